@@ -1,0 +1,1 @@
+"""Registered by fairseq_plugins/__init__.py (one module per concept)."""

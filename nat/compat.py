@@ -1,0 +1,139 @@
+"""Compatibility layer for fairseq 0.12 on Python 3.11, torch 2.13 and numpy 2.
+
+Installed by ``import fairseq_plugins`` (so by ``--user-dir fairseq_plugins``) and by every
+``nat-*`` command.  It changes nothing globally that weakens safety:
+
+* **Checkpoints** load with torch's ``weights_only=True`` unpickler.  fairseq checkpoints pickle a
+  few non-tensor objects (``argparse.Namespace`` for legacy args, omegaconf containers in older
+  checkpoints, numpy scalars/arrays in ``extra_state``); exactly those classes are allowlisted with
+  ``torch.serialization.add_safe_globals``.  Any other global (``os.system``, ``subprocess.Popen``,
+  ...) is refused, and fairseq's loader is wrapped so the refusal reads as one clear sentence.
+* **numpy >= 1.24** removed ``np.float``/``np.int``; fairseq's NAT-CRF layer and span-masking
+  utilities still use them.  Those modules get a numpy proxy with the two aliases; the real
+  ``numpy`` module is left untouched.
+"""
+import argparse
+import collections
+import functools
+import sys
+import types
+import typing
+
+import numpy as np
+import torch
+
+_ALLOWLISTED = False
+
+
+class UnsafeCheckpointError(RuntimeError):
+    """A checkpoint contains a pickled global that is not on the allowlist."""
+
+
+def safe_globals():
+    """The exact classes and functions fairseq checkpoints need beyond tensors."""
+    allowed = [argparse.Namespace, collections.defaultdict, collections.OrderedDict, typing.Any,
+               np.ndarray, np.dtype, np.bool_, np.int64, np.int32, np.float64, np.float32]
+    allowed += [type(np.dtype(t)) for t in ("float64", "float32", "int64", "int32", "bool")]
+    from numpy._core import multiarray  # numpy 2 location of the array reconstructors
+    allowed += [multiarray._reconstruct, multiarray.scalar]
+    # numpy 1.x checkpoints name the reconstructors by their old module path.
+    allowed += [(multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
+                (multiarray.scalar, "numpy.core.multiarray.scalar")]
+    try:
+        import omegaconf
+        from omegaconf import nodes
+        from omegaconf.base import ContainerMetadata, Metadata
+
+        allowed += [omegaconf.DictConfig, omegaconf.ListConfig, ContainerMetadata, Metadata,
+                    nodes.AnyNode, nodes.StringNode, nodes.IntegerNode, nodes.FloatNode,
+                    nodes.BooleanNode, nodes.EnumNode, nodes.ValueNode]
+    except ImportError:  # pragma: no cover - omegaconf comes with fairseq
+        pass
+    return allowed
+
+
+def load_checkpoint_safely(path_or_file, map_location="cpu"):
+    """``torch.load`` with ``weights_only=True`` and the allowlist; one clear error otherwise."""
+    install()
+    try:
+        return torch.load(path_or_file, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError wrapped in various ways
+        if "weights_only" in str(err) or "Unsupported global" in str(err):
+            name = getattr(path_or_file, "name", path_or_file)
+            raise UnsafeCheckpointError(
+                f"refusing to load checkpoint {name}: it contains a pickled global that is not "
+                f"on the fairseq allowlist ({_unsupported_global(err)}); only load checkpoints "
+                f"you trust, and never by disabling weights_only") from None
+        raise
+
+
+def _unsupported_global(err):
+    text = str(err)
+    marker = "Unsupported global: GLOBAL "
+    if marker in text:
+        return text.split(marker, 1)[1].split()[0]
+    return text.splitlines()[0][:120]
+
+
+class _NumpyWithAliases(types.ModuleType):
+    """numpy seen through a module proxy that restores the removed ``float``/``int`` aliases."""
+
+    float = float
+    int = int
+    bool = bool
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+def _patch_numpy_aliases():
+    proxy = _NumpyWithAliases("numpy")
+    import importlib
+
+    for module_name in ("fairseq.modules.dynamic_crf_layer", "fairseq.data.data_utils"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:  # pragma: no cover
+            continue
+        if getattr(module, "np", None) is np:
+            module.np = proxy
+
+
+def _patch_fairseq_loader():
+    """Make fairseq's checkpoint loader report a refused global as ``UnsafeCheckpointError``."""
+    try:
+        from fairseq import checkpoint_utils
+    except ImportError:  # pragma: no cover
+        return
+    original = checkpoint_utils.load_checkpoint_to_cpu
+    if getattr(original, "_nat_wrapped", False):
+        return
+
+    @functools.wraps(original)
+    def load_checkpoint_to_cpu(path, *args, **kwargs):
+        try:
+            return original(path, *args, **kwargs)
+        except Exception as err:
+            if "Unsupported global" in str(err):
+                raise UnsafeCheckpointError(
+                    f"refusing to load checkpoint {path}: it contains a pickled global that is "
+                    f"not on the fairseq allowlist ({_unsupported_global(err)})") from None
+            raise
+
+    load_checkpoint_to_cpu._nat_wrapped = True
+    checkpoint_utils.load_checkpoint_to_cpu = load_checkpoint_to_cpu
+
+
+def install():
+    """Idempotent: allowlist fairseq's checkpoint globals; patch fairseq if it is imported.
+
+    Commands that never touch fairseq do not pay for importing it; ``fairseq_plugins`` calls
+    this after fairseq is loaded, so the fairseq patches are in place for every fairseq CLI.
+    """
+    global _ALLOWLISTED
+    if not _ALLOWLISTED:
+        torch.serialization.add_safe_globals(safe_globals())
+        _ALLOWLISTED = True
+    if "fairseq" in sys.modules:
+        _patch_numpy_aliases()
+        _patch_fairseq_loader()

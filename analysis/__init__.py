@@ -1,0 +1,1 @@
+"""Corpus and output analysis (`nat-analyze`): complexity, multimodality, language mixing, reports."""

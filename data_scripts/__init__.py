@@ -1,0 +1,1 @@
+"""Data-producing commands: synthetic corpus, distillation, preparation, experiments."""

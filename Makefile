@@ -17,7 +17,7 @@ $(STAMP): setup.py constraints.txt
 	@touch $@
 
 demo: $(STAMP)
-	$(BIN)/nat-experiment --preset quick --out $(OUT)
+	$(BIN)/nat-smoke --out runs/smoke
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests

@@ -15,6 +15,7 @@ Installed by ``import fairseq_plugins`` (so by ``--user-dir fairseq_plugins``) a
 import argparse
 import collections
 import functools
+import re
 import sys
 import types
 import typing
@@ -58,7 +59,7 @@ def load_checkpoint_safely(path_or_file, map_location="cpu"):
     try:
         return torch.load(path_or_file, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises UnpicklingError wrapped in various ways
-        if "weights_only" in str(err) or "Unsupported global" in str(err):
+        if _is_refusal(err):
             name = getattr(path_or_file, "name", path_or_file)
             raise UnsafeCheckpointError(
                 f"refusing to load checkpoint {name}: it contains a pickled global that is not "
@@ -67,12 +68,17 @@ def load_checkpoint_safely(path_or_file, map_location="cpu"):
         raise
 
 
+_GLOBAL = re.compile(r"GLOBAL\s+([\w.]+)")
+
+
+def _is_refusal(err):
+    """True for torch's weights_only unpickler refusing a global (its wording varies)."""
+    return "weights_only" in str(err) and _GLOBAL.search(str(err)) is not None
+
+
 def _unsupported_global(err):
-    text = str(err)
-    marker = "Unsupported global: GLOBAL "
-    if marker in text:
-        return text.split(marker, 1)[1].split()[0]
-    return text.splitlines()[0][:120]
+    match = _GLOBAL.search(str(err))
+    return match.group(1) if match else str(err).splitlines()[0][:120]
 
 
 class _NumpyWithAliases(types.ModuleType):
@@ -114,7 +120,7 @@ def _patch_fairseq_loader():
         try:
             return original(path, *args, **kwargs)
         except Exception as err:
-            if "Unsupported global" in str(err):
+            if _is_refusal(err):
                 raise UnsafeCheckpointError(
                     f"refusing to load checkpoint {path}: it contains a pickled global that is "
                     f"not on the fairseq allowlist ({_unsupported_global(err)})") from None

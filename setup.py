@@ -11,6 +11,7 @@ INSTALL_REQUIRES = [
     "ve-fairseq==0.12.3",     # prebuilt cp311/cp312 fairseq (upstream main + 3.11 patch)
     "torchaudio==2.11.0",     # pulled by fairseq; pinned so it never drags another torch
     "numpy==2.4.6",
+    "scipy==1.17.1",          # analysis: sparse logistic regression (already pulled by fairseq)
     "sacrebleu==2.6.0",
     "sentencepiece==0.2.3",
     "matplotlib==3.11.2",

@@ -1,1 +1,17 @@
-"""Corpus and output analysis (`nat-analyze`): complexity, multimodality, language mixing, reports."""
+"""Corpus and output analysis (`nat-analyze`): complexity, multimodality, language mixing, reports.
+
+Python API (lists of lines in, dicts out; ``analysis.api``):
+    analyze_corpus(source, target, lexicon=None, align=None, aligner=None, extra_aligners=(),
+                   reference_target=None, modes=None, ...)   -> C(d), F(d), reordering, mixing,
+                                                                mode-classifier cross-entropy
+    analyze_outputs(hypotheses, references=None, lexicon=None, gold_languages=None,
+                    references_by_language=None)            -> mixing, repetition, BLEU
+    compare([metrics, ...])                                 -> side-by-side table
+    validation.against_truth(metrics, truth.json, split, lexicon, source, target)
+    report.write_analysis(metrics, out_dir) / report.write_comparison(table, analyses, out_dir)
+
+One concept per module: entropy, tokens, links, lextable, alignment (eflomal / gold), ibm1,
+complexity (C(d), F(d)), reordering, mixing, repetition, bleu, sentence_level (mode classifier),
+nll_gap (total correlation from model scores), corpus_stats, validation, plots, report, cli.
+Every number carries its settings (aligner, unit, weighting, correction, smoothing) in the JSON.
+"""

@@ -1,0 +1,186 @@
+"""Python API: each function takes lines (lists of str) and returns a metrics dict for metrics.json.
+
+Top-level numbers (``complexity_bits``, ``mixed_sentence_rate``, ``language_entropy_bits``,
+``sacrebleu`` ...) sit beside ``measures``, which holds every estimate with its settings, and a
+``signature`` string naming the settings of the headline numbers (as sacrebleu does).
+"""
+import numpy as np
+
+from analysis import alignment, bleu, complexity, corpus_stats, lextable, mixing
+from analysis import reordering, repetition, sentence_level
+from analysis.tokens import encode
+from nat.errors import UserError
+
+SIMPLEX_SAMPLE = 2000
+
+
+def _check_parallel(named):
+    sizes = {name: len(lines) for name, lines in named.items() if lines is not None}
+    if len(set(sizes.values())) > 1:
+        listing = ", ".join(f"{n} has {k}" for n, k in sizes.items())
+        raise UserError(f"line counts differ: {listing}")
+    if not any(sizes.values()):
+        raise UserError("empty input: " + ", ".join(sizes) + " have no lines")
+
+
+def complexity_variants(table, unit="bits", min_count=5):
+    per_x = complexity.per_source_entropy(table, unit)[2]
+    return {"unweighted": complexity.complexity(table, unit),
+            "frequency_weighted": complexity.complexity(table, unit, weighting="frequency"),
+            "miller_madow": complexity.complexity(table, unit, correction="miller-madow"),
+            f"min_count_{min_count}": complexity.complexity(table, unit, min_count=min_count),
+            "per_source_entropy_histogram": corpus_stats.histogram(per_x, upper=max(
+                [4.0] + per_x.tolist()))}
+
+
+def _aligned_measures(name, src, tgt, src_lines, tgt_lines, gold, unit, min_count, iterations):
+    model = None
+    if name == "ibm1":
+        links, settings, model = alignment.align_ibm1(src, tgt, iterations)
+    else:
+        links, settings = alignment.align(name, src, tgt, src_lines, tgt_lines, gold, iterations)
+    table = lextable.count_links(src, tgt, links)
+    out = {"settings": settings, "links": len(links),
+           "complexity": complexity_variants(table, unit, min_count),
+           "reordering": reordering.reordering(links, len(src))}
+    if model is not None:      # entropy of the model's own t(y|x), not of counted links
+        out["model_table_complexity"] = complexity.complexity(model, unit)
+    return out, table
+
+
+def _simplex_sample(shares, seed=0):
+    if len(shares) > SIMPLEX_SAMPLE:
+        pick = np.random.default_rng(seed).choice(len(shares), SIMPLEX_SAMPLE, replace=False)
+        shares = shares[np.sort(pick)]
+    return np.round(shares, 4).tolist()
+
+
+def language_mixing(lines, lexicon, gold_languages=None, seed=0):
+    """Mixing measures with a sample of share vectors for the simplex plot (``lines``: list of
+    str or an encoded corpus)."""
+    result, shares = mixing.mixing(lines, lexicon["token_language"], lexicon["languages"],
+                                   gold_languages)
+    result["languages"] = list(lexicon["languages"])
+    result["simplex_sample"] = _simplex_sample(shares, seed)
+    return result
+
+
+def analyze_corpus(source, target, lexicon=None, align=None, aligner=None, extra_aligners=(),
+                   reference_target=None, faithfulness_aligner="eflomal", modes=None,
+                   unit="bits", min_count=5, ibm1_iterations=5, seed=0, name="corpus"):
+    """Measures of one parallel corpus (lists of lines). ``align``: gold Pharaoh lines;
+    ``aligner`` defaults to 'gold' when they are given, else 'eflomal'; ``modes``: a label per
+    pair (e.g. its language) for the sentence-level classifier, else the lexicon's language
+    choice."""
+    _check_parallel({"source": source, "target": target, "alignment": align,
+                     "reference target": reference_target, "modes": modes})
+    src, tgt = encode(source), encode(target)
+    if not src.lengths.sum() or not tgt.lengths.sum():
+        raise UserError("empty input: the source or target side has no tokens")
+    aligner = aligner or ("gold" if align is not None else "eflomal")
+    given_modes = modes is not None
+    measures = {"corpus": corpus_stats.corpus_stats(src, tgt), "alignments": {}}
+    for which in dict.fromkeys([aligner, *extra_aligners]):
+        measures["alignments"][which], table = _aligned_measures(
+            which, src, tgt, source, target, align, unit, min_count, ibm1_iterations)
+        if which == aligner:
+            main_table = table
+    head = measures["alignments"][aligner]["complexity"]["unweighted"]
+    metrics = {"kind": "corpus", "name": name, "complexity_" + unit: head["value"],
+               "measures": measures}
+    signature = [f"aligner:{aligner}", f"unit:{unit}", "weighting:types", "correction:none",
+                 "min_count:1"]
+    if reference_target is not None:
+        reuse = main_table if faithfulness_aligner == aligner else None
+        metrics["faithfulness_" + unit] = _faithfulness(
+            source, target, reference_target, faithfulness_aligner, reuse, unit, measures)
+        signature.append("faithfulness:lidstone0.5/" + faithfulness_aligner)
+    if lexicon is not None:
+        mix = language_mixing(tgt, lexicon, seed=seed)
+        measures["mixing"] = mix
+        metrics["mixed_sentence_rate"] = mix["mixed_sentence_rate"]
+        metrics["language_entropy_bits"] = mix["language_entropy_bits"]
+        if modes is None:
+            modes = [c if c in lexicon["languages"] else None
+                     for c in mixing.choices(mixing.language_counts(
+                         tgt, lexicon["token_language"], lexicon["languages"]),
+                         lexicon["languages"])]
+    if modes is not None:
+        sent = sentence_level.mode_cross_entropy(source, modes, seed=seed)
+        measures["sentence_level"] = {"mode_classifier": sent}
+        metrics["mode_cross_entropy_bits"] = sent["cross_entropy_bits"]
+        signature.append("modes:" + ("given" if given_modes else "lexicon-argmax")
+                         + "/logreg-heldout-half")
+    metrics["signature"] = "|".join(signature)
+    return metrics
+
+
+def _faithfulness(source, target, reference_target, which, table, unit, measures):
+    """F(d) of (source, target) against (source, reference_target), both aligned by ``which``."""
+    if which == "gold":
+        raise UserError("faithfulness needs the same learned aligner on both corpora "
+                        "(--faithfulness-aligner eflomal or ibm1)")
+    tables = []
+    for tgt_lines in (reference_target, target):
+        if tgt_lines is target and table is not None:
+            tables.append(table)
+            continue
+        src, tgt = encode(source), encode(tgt_lines)
+        links, _ = alignment.align(which, src, tgt, source, tgt_lines)
+        tables.append(lextable.count_links(src, tgt, links))
+    result = complexity.faithfulness(tables[0], tables[1], unit)
+    result["settings"]["aligner"] = which
+    measures["faithfulness"] = result
+    return result["value"]
+
+
+def analyze_outputs(hypotheses, references=None, lexicon=None, gold_languages=None,
+                    references_by_language=None, name="system", seed=0):
+    """Measures of a system's outputs: mixing, repetition, BLEU (multi-reference, per language).
+
+    ``references``: list of reference sets (each a list of lines); ``references_by_language``:
+    {language: lines} (e.g. the synthetic test.ref.<lang> files)."""
+    references = list(references or [])
+    by_lang = dict(references_by_language or {})
+    _check_parallel({"hypotheses": hypotheses, "gold languages": gold_languages,
+                     **{f"reference {k + 1}": r for k, r in enumerate(references)},
+                     **{f"reference {lang}": r for lang, r in by_lang.items()}})
+    measures = {"corpus": corpus_stats.side_stats(encode(hypotheses))}
+    metrics = {"kind": "outputs", "name": name, "measures": measures}
+    first_ref = references[0] if references else next(iter(by_lang.values()), None)
+    rep = repetition.repetition(hypotheses, first_ref)
+    measures["repetition"] = rep
+    metrics["repetition_rate"] = rep["repetition_rate"]
+    if "repetition_excess" in rep:
+        metrics["repetition_excess"] = rep["repetition_excess"]
+    all_refs = references or list(by_lang.values())
+    if all_refs:
+        scores = bleu.bleu(hypotheses, all_refs)
+        measures["bleu"] = scores
+        metrics["sacrebleu"] = scores["sacrebleu"]["score"]
+        metrics["tokenized_bleu"] = scores["tokenized"]["score"]
+    choices = None
+    if lexicon is not None:
+        mix = language_mixing(hypotheses, lexicon, gold_languages, seed)
+        measures["mixing"] = mix
+        metrics["mixed_sentence_rate"] = mix["mixed_sentence_rate"]
+        metrics["language_entropy_bits"] = mix["language_entropy_bits"]
+        choices = mixing.choices(mixing.language_counts(
+            hypotheses, lexicon["token_language"], lexicon["languages"]), lexicon["languages"])
+    if by_lang:
+        measures["per_language_bleu"] = bleu.per_language_bleu(hypotheses, by_lang, choices)
+    signature = ["repetition:adjacent-identical/tokens", "mixing:lexicon-shares"]
+    if "bleu" in measures:
+        signature.insert(0, "bleu:(" + measures["bleu"]["sacrebleu"]["signature"] + ")")
+    metrics["signature"] = "|".join(signature)
+    return metrics
+
+
+def compare(analyses):
+    """Side-by-side table of the top-level numbers of several metrics dicts."""
+    keys = []
+    for a in analyses:
+        keys += [k for k, v in a.items() if isinstance(v, (int, float)) and k not in keys]
+    return {"kind": "compare", "names": [a.get("name", f"#{k}") for k, a in enumerate(analyses)],
+            "table": {k: [a.get(k) for a in analyses] for k in keys},
+            "signatures": [a.get("signature", "") for a in analyses]}

@@ -1,0 +1,179 @@
+"""metrics.json + report.md + PNG plots for one analysis (corpus or outputs) or a comparison."""
+import json
+import math
+import os
+
+from analysis import plots
+from nat.textio import write_lines_atomic
+
+HEADLINE = ("complexity_bits", "faithfulness_bits", "mode_cross_entropy_bits",
+            "total_correlation_estimate_bits", "mixed_sentence_rate",
+            "language_entropy_bits", "repetition_rate", "repetition_excess", "sacrebleu",
+            "tokenized_bleu")
+
+
+def _clean(value):
+    """NaN/inf -> None so metrics.json is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def write_json(path, data):
+    text = json.dumps(_clean(data), indent=1, default=float, allow_nan=False)
+    write_lines_atomic(path, [text])
+
+
+def _fmt(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def _plots_for(metrics, out, prefix=""):
+    """Figures of one analysis; returns [(caption, file name)]."""
+    made, m, name = [], metrics["measures"], metrics.get("name", "")
+    aligned = m.get("alignments", {})
+    if aligned:
+        variants = ["unweighted", "frequency_weighted", "miller_madow"]
+        series = {al: [a["complexity"][v]["value"] for v in variants] for al, a in aligned.items()}
+        made.append(("Complexity C(d) by estimator and aligner", plots.grouped_bars(
+            os.path.join(out, prefix + "complexity.png"), variants, series,
+            f"C(d) of {name}: mean entropy of p(y|x)", "C(d) [bits per source type]")))
+        first = next(iter(aligned.values()))
+        made.append(("Entropy H(y|x) of each source type", plots.histogram(
+            os.path.join(out, prefix + "source_entropy.png"),
+            first["complexity"]["per_source_entropy_histogram"],
+            f"{name}: per-source-type H(y|x) ({first['settings']['aligner']} links)",
+            "H(y|x) [bits]")))
+    mix = m.get("mixing")
+    if mix:
+        made.append(("Language shares per sentence (one point each)", plots.simplex(
+            os.path.join(out, prefix + "simplex.png"), {name: mix["simplex_sample"]},
+            mix["languages"], "Language shares per sentence (jittered)")))
+        hist = mix["language_choice_histogram"]
+        total = max(sum(hist.values()), 1)
+        series = {"argmax language": [hist[b] / total for b in hist]}
+        if "gold_language_histogram" in mix:
+            gold = mix["gold_language_histogram"]
+            series["gold language"] = [gold.get(b, 0) / max(sum(gold.values()), 1) for b in hist]
+        made.append(("Language choice per sentence", plots.grouped_bars(
+            os.path.join(out, prefix + "language_choice.png"), list(hist), series,
+            f"{name}: language choice (argmax share)", "fraction of sentences")))
+    if "repetition" in m:
+        rep = m["repetition"]
+        names, vals = ["outputs"], [rep["repetition_rate"]]
+        if "reference_repetition_rate" in rep:
+            names.append("references")
+            vals.append(rep["reference_repetition_rate"])
+        made.append(("Repetition rate", plots.bars(
+            os.path.join(out, prefix + "repetition.png"), names, vals,
+            f"{name}: adjacent repeated tokens", "repeats / tokens")))
+    if "bleu" in m:
+        nrefs = m["bleu"]["sacrebleu"]["n_references"]
+        names = [f"sacreBLEU 13a\n{nrefs} ref(s)", f"tokenized\n{nrefs} ref(s)"]
+        vals = [m["bleu"]["sacrebleu"]["score"], m["bleu"]["tokenized"]["score"]]
+        for lang, s in m.get("per_language_bleu", {}).items():
+            names.append(f"vs {lang}" if lang != "chosen_language" else "vs chosen lang")
+            vals.append(s["score"])
+        made.append(("BLEU", plots.bars(os.path.join(out, prefix + "bleu.png"), names, vals,
+                                        f"{name}: BLEU", "BLEU [0-100]", "{:.1f}")))
+    return made
+
+
+def _settings_lines(metrics):
+    lines, m = [], metrics["measures"]
+    for al, a in m.get("alignments", {}).items():
+        lines.append(f"- alignment `{al}`: {json.dumps(a['settings'])}; {a['links']} links; "
+                     f"reordering FRS {_fmt(a['reordering']['fuzzy_reordering_score'])}, "
+                     f"Kendall tau {_fmt(a['reordering']['kendall_tau'])}")
+        for v, c in a["complexity"].items():
+            if "value" in c:
+                lines.append(f"  - C(d) {v}: {_fmt(c['value'])} {c['settings']['unit']} over "
+                             f"{c['n_source_types']} source types ({json.dumps(c['settings'])})")
+    for key in ("faithfulness", "mixing", "repetition"):
+        if key in m:
+            lines.append(f"- {key} settings: {json.dumps(m[key]['settings'])}")
+    if "sentence_level" in m:
+        s = m["sentence_level"]["mode_classifier"]
+        lines.append(f"- mode classifier: held-out cross-entropy {_fmt(s['cross_entropy_bits'])} "
+                     f"bits (prior only: {_fmt(s['prior_cross_entropy_bits'])}), accuracy "
+                     f"{_fmt(s['accuracy'])}, {s['n_train']} train / {s['n_heldout']} held out; "
+                     f"{json.dumps(s['settings'])}")
+    if "bleu" in m:
+        lines.append(f"- sacreBLEU signature: `{m['bleu']['sacrebleu']['signature']}`; tokenized: "
+                     f"`{m['bleu']['tokenized']['signature']}`")
+    if "validation" in metrics:
+        v = metrics["validation"]
+        lines += ["", f"## Validation against {v['truth_file']} (split {v['split']}, mode "
+                      f"{v['mode']})", "", "| quantity | bits |", "|---|---|"]
+        lines += [f"| exact {k} | {_fmt(x)} |" for k, x in v["exact"].items()]
+        if "complexity_exact_bits" in v:
+            lines.append(f"| exact C* (see analysis.validation) | "
+                         f"{_fmt(v['complexity_exact_bits']['value'])} |")
+        lines += [f"| {k} | {_fmt(x)} |" for k, x in v.items()
+                  if k.endswith("_bits") and isinstance(x, float)]
+        lines += ["", f"Tolerances used by the tests: {json.dumps(v['tolerances'])}"]
+    return lines
+
+
+def write_analysis(metrics, out):
+    """Write out/metrics.json, out/report.md and the plots of one analysis."""
+    os.makedirs(out, exist_ok=True)
+    write_json(os.path.join(out, "metrics.json"), metrics)
+    figures = _plots_for(metrics, out)
+    md = [f"# nat-analyze {metrics['kind']}: {metrics.get('name', '')}", "",
+          f"Signature: `{metrics.get('signature', '')}`", "", "| measure | value |", "|---|---|"]
+    md += [f"| {k} | {_fmt(metrics[k])} |" for k in HEADLINE if k in metrics]
+    md += ["", "## Settings and details", ""] + _settings_lines(metrics) + ["", "## Plots", ""]
+    md += [f"### {cap}\n\n![{cap}]({os.path.basename(path)})\n" for cap, path in figures]
+    write_lines_atomic(os.path.join(out, "report.md"), md)
+    return os.path.join(out, "report.md")
+
+
+def write_comparison(table, analyses, out):
+    """Side-by-side report of several analyses (metrics dicts) with shared plots."""
+    os.makedirs(out, exist_ok=True)
+    write_json(os.path.join(out, "metrics.json"), table)
+    names = table["names"]
+    md = ["# nat-analyze compare", "", "| measure | " + " | ".join(names) + " |",
+          "|---|" + "---|" * len(names)]
+    md += [f"| {k} | " + " | ".join(_fmt(v) for v in vals) + " |"
+           for k, vals in table["table"].items()]
+    md += ["", "Signatures:", ""] + [f"- {n}: `{s}`" for n, s in zip(names, table["signatures"])]
+    md += ["", "## Plots", ""]
+    units = {"complexity_bits": "C(d) [bits per source type]", "sacrebleu": "BLEU [0-100]",
+             "tokenized_bleu": "BLEU [0-100]", "mixed_sentence_rate": "fraction of sentences",
+             "language_entropy_bits": "mean H(shares) [bits]",
+             "mode_cross_entropy_bits": "cross-entropy [bits per sentence]",
+             "repetition_rate": "repeats / tokens", "faithfulness_bits": "F(d) [bits]"}
+    for key, ylabel in units.items():
+        vals = table["table"].get(key)
+        if vals and any(v is not None for v in vals):
+            path = plots.bars(os.path.join(out, f"{key}.png"), names, vals,
+                              f"{key} side by side", ylabel)
+            md.append(f"### {key}\n\n![{key}]({os.path.basename(path)})\n")
+    panels = {a["name"]: a["measures"]["mixing"]["simplex_sample"] for a in analyses
+              if "mixing" in a.get("measures", {})}
+    if panels:
+        langs = next(a["measures"]["mixing"]["languages"] for a in analyses
+                     if "mixing" in a.get("measures", {}))
+        path = plots.simplex(os.path.join(out, "simplex.png"), panels, langs,
+                             "Language shares per sentence (jittered)")
+        md.append(f"### Language simplex\n\n![simplex]({os.path.basename(path)})\n")
+        groups = langs + ["tie", "unknown", "empty"]
+        series = {}
+        for a in analyses:
+            if "mixing" in a.get("measures", {}):
+                h = a["measures"]["mixing"]["language_choice_histogram"]
+                series[a["name"]] = [h.get(g, 0) / max(sum(h.values()), 1) for g in groups]
+        path = plots.grouped_bars(os.path.join(out, "language_choice.png"), groups, series,
+                                  "Language choice per sentence (argmax share)",
+                                  "fraction of sentences")
+        md.append(f"### Language choice\n\n![language choice]({os.path.basename(path)})\n")
+    write_lines_atomic(os.path.join(out, "report.md"), md)
+    return os.path.join(out, "report.md")

@@ -20,8 +20,10 @@ import sys
 import types
 import typing
 
+import importlib.abc
+import importlib.util
+
 import numpy as np
-import torch
 
 _ALLOWLISTED = False
 
@@ -55,6 +57,8 @@ def safe_globals():
 
 def load_checkpoint_safely(path_or_file, map_location="cpu"):
     """``torch.load`` with ``weights_only=True`` and the allowlist; one clear error otherwise."""
+    import torch
+
     install()
     try:
         return torch.load(path_or_file, map_location=map_location, weights_only=True)
@@ -130,6 +134,30 @@ def _patch_fairseq_loader():
     checkpoint_utils.load_checkpoint_to_cpu = load_checkpoint_to_cpu
 
 
+class _InstallAfterTorch(importlib.abc.MetaPathFinder):
+    """Finds ``torch`` like the normal finders, and runs ``install()`` once it has loaded."""
+
+    def find_spec(self, name, path, target=None):
+        if name != "torch":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            load = spec.loader.exec_module
+
+            def exec_module(module):
+                load(module)
+                install()
+
+            spec.loader.exec_module = exec_module
+        return spec
+
+
+def _install_after_torch_import():
+    if not any(isinstance(f, _InstallAfterTorch) for f in sys.meta_path):
+        sys.meta_path.insert(0, _InstallAfterTorch())
+
+
 def install():
     """Idempotent: allowlist fairseq's checkpoint globals; patch fairseq if it is imported.
 
@@ -137,7 +165,12 @@ def install():
     this after fairseq is loaded, so the fairseq patches are in place for every fairseq CLI.
     """
     global _ALLOWLISTED
+    if "torch" not in sys.modules:  # commands that never load torch do not pay for it
+        _install_after_torch_import()
+        return
     if not _ALLOWLISTED:
+        import torch
+
         torch.serialization.add_safe_globals(safe_globals())
         _ALLOWLISTED = True
     if "fairseq" in sys.modules:

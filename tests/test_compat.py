@@ -93,3 +93,20 @@ def test_nat_crf_layer_runs_on_numpy2():
     loss = crf(emissions, targets, masks)
     assert torch.isfinite(loss).all()
     assert not hasattr(__import__("numpy"), "float")  # the real numpy stays untouched
+
+
+def test_commands_install_the_layer_once_torch_is_imported():
+    """``nat.cli.command`` defers the allowlist until torch loads (cheap start-up)."""
+    import sys
+
+    code = ("import sys\n"
+            "from nat.cli import command\n"
+            "@command('probe')\n"
+            "def main(argv=None):\n"
+            "    assert 'torch' not in sys.modules\n"
+            "    import argparse, torch\n"
+            "    print(argparse.Namespace in torch.serialization.get_safe_globals())\n"
+            "main([])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "True"

@@ -1,0 +1,117 @@
+"""Experiment presets and overrides: all defaults live here, as plain nested dicts.
+
+A preset is a nested dict; ``--config FILE`` (JSON or YAML) is deep-merged over it.  Unknown keys
+are refused so a typo never silently falls back to a default.
+"""
+import copy
+import json
+import os
+
+from nat.errors import UserError
+
+#: fairseq-train flags shared by every model of a preset (per-model flags extend them).
+COMMON_TRAIN = ["--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--clip-norm", "1.0",
+                "--lr-scheduler", "inverse_sqrt", "--weight-decay", "0.0",
+                "--log-format", "simple", "--log-interval", "20", "--num-workers", "0",
+                "--no-epoch-checkpoints", "--save-interval-updates", "200",
+                "--keep-interval-updates", "1", "--disable-validation"]
+
+NAT_TRAIN = ["--task", "translation_lev", "--criterion", "nat_loss", "--noise", "full_mask",
+             "--label-smoothing", "0.1"]
+
+QUICK = {
+    "seed": 1,
+    "jobs": 2,  # fairseq-train processes run side by side (one thread each)
+    "corpus": {"mode": "random", "mix": "0.34,0.33,0.33", "preset": "small",
+               "train": 10000, "valid": 300, "test": 300, "seed": 1, "extra": []},
+    "teacher": {"name": "teacher", "arch": "transformer_teacher_tiny", "updates": 1200,
+                "lr": 2e-3, "warmup": 200, "max_tokens": 4096,
+                "extra": ["--criterion", "label_smoothed_cross_entropy",
+                          "--label-smoothing", "0.1"]},
+    "distill": {"method": "seqkd", "beam": 5, "lenpen": 1.0, "backend": "fairseq"},
+    "nat": [
+        {"name": "vanilla", "arch": "nat_vanilla_tiny", "updates": 1200, "lr": 2e-3,
+         "warmup": 200, "max_tokens": 4096, "extra": [], "decode": []},
+        {"name": "ctc", "arch": "nat_ctc_tiny", "updates": 1200, "lr": 2e-3,
+         "warmup": 200, "max_tokens": 4096, "extra": [], "decode": []},
+    ],
+    "train_data": ["raw", "distilled"],
+    "speed": {"throughput_batch": 128},
+    # autoregressive decoding stops at max_len_a * source length + max_len_b tokens
+    "decode": {"max_len_a": 2, "max_len_b": 10},
+}
+
+FULL = copy.deepcopy(QUICK)
+FULL.update({
+    "corpus": {"mode": "random", "mix": "0.34,0.33,0.33", "preset": "default",
+               "train": 200000, "valid": 1000, "test": 1000, "seed": 1, "extra": []},
+    "teacher": {"name": "teacher", "arch": "transformer_teacher_tiny", "updates": 20000,
+                "lr": 1e-3, "warmup": 1000, "max_tokens": 8192,
+                "extra": ["--criterion", "label_smoothed_cross_entropy",
+                          "--label-smoothing", "0.1", "--encoder-layers", "6",
+                          "--decoder-layers", "6", "--encoder-embed-dim", "512",
+                          "--decoder-embed-dim", "512", "--encoder-ffn-embed-dim", "2048",
+                          "--decoder-ffn-embed-dim", "2048", "--encoder-attention-heads", "8",
+                          "--decoder-attention-heads", "8"]},
+    "nat": [
+        {"name": "vanilla", "arch": "nat_vanilla_tiny", "updates": 20000, "lr": 5e-4,
+         "warmup": 1000, "max_tokens": 8192, "extra": [], "decode": []},
+        {"name": "glat", "arch": "nat_glat_tiny", "updates": 20000, "lr": 5e-4,
+         "warmup": 1000, "max_tokens": 8192, "extra": [], "decode": []},
+        {"name": "ctc", "arch": "nat_ctc_tiny", "updates": 20000, "lr": 5e-4,
+         "warmup": 1000, "max_tokens": 8192, "extra": [], "decode": []},
+        {"name": "ctc_glat", "arch": "nat_ctc_glat_tiny", "updates": 20000, "lr": 5e-4,
+         "warmup": 1000, "max_tokens": 8192, "extra": [], "decode": []},
+        {"name": "dag", "arch": "nat_dag_tiny", "updates": 20000, "lr": 5e-4,
+         "warmup": 1000, "max_tokens": 8192, "extra": [], "decode": []},
+    ],
+})
+
+PRESETS = {"quick": QUICK, "full": FULL}
+
+
+def deep_merge(base, override, path=""):
+    """``override`` merged into a copy of ``base``; unknown keys raise UserError."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        where = f"{path}.{key}" if path else key
+        if key not in merged:
+            raise UserError(f"unknown config key: {where}")
+        if isinstance(merged[key], dict) and isinstance(value, dict):
+            merged[key] = deep_merge(merged[key], value, where)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_override(path):
+    if not os.path.isfile(path):
+        raise UserError(f"config file not found: {path}")
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    try:
+        if path.endswith((".yaml", ".yml")):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            data = json.loads(text)
+    except Exception as err:  # json/yaml error types differ; report one line
+        raise UserError(f"cannot parse {path}: {str(err).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def resolve(preset, config_path=None):
+    """The preset's settings with the optional config file merged over them."""
+    if preset not in PRESETS:
+        raise UserError(f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
+    config = copy.deepcopy(PRESETS[preset])
+    if config_path:
+        config = deep_merge(config, load_override(config_path))
+    config["preset"] = preset
+    for entry in config["train_data"]:
+        if entry not in ("raw", "distilled"):
+            raise UserError(f"train_data entries must be 'raw' or 'distilled', got {entry!r}")
+    return config

@@ -1,0 +1,136 @@
+"""``nat-bench distill``: teacher decoding speed, side by side on one tiny teacher.
+
+Compares, on >= 10k synthetic sentences with beam 5 and the same batch budget:
+plain ``fairseq-generate --gen-subset train`` + parsing + sort by id (the community recipe),
+``nat-distill --backend fairseq`` and ``nat-distill --backend ctranslate2``.  Each runs as a fresh
+process (imports and model loading included in wall time); the decode-only rate comes from
+fairseq-generate's own log line and from nat-distill's manifest.  Reports ratios and the share of
+top-1 outputs identical to fairseq-generate's.
+"""
+import json
+import os
+import re
+import subprocess
+import time
+
+from nat import fairseq_cli
+from nat.cli import bin_path
+from nat.toy import write_toy_corpus
+
+
+def register(subparsers):
+    p = subparsers.add_parser("distill", help=__doc__.splitlines()[0],
+                              description=__doc__)
+    p.add_argument("--work", default="runs/bench-distill", help="working directory")
+    p.add_argument("--sentences", type=int, default=10000)
+    p.add_argument("--path", help="teacher checkpoint (default: train a tiny one)")
+    p.add_argument("--data-bin", help="the teacher's data-bin (with --path)")
+    p.add_argument("--train-updates", type=int, default=200)
+    p.add_argument("--beam", type=int, default=5)
+    p.add_argument("--max-tokens", type=int, default=6000)
+    p.add_argument("--max-len-b", type=int, default=200, help="output length cap, all three")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.set_defaults(func=main)
+
+
+def _timed(cmd, env=None):
+    full = dict(os.environ, OMP_NUM_THREADS=str(env or os.cpu_count() or 1))
+    started = time.perf_counter()
+    proc = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, env=full)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed: {proc.stdout[-2000:]}")
+    return wall, proc.stdout
+
+
+def prepare(args):
+    corpus = write_toy_corpus(os.path.join(args.work, "corpus"), train=args.sentences,
+                              valid=200, test=200, seed=7)
+    data_bin = os.path.join(args.work, "bin")
+    if not os.path.exists(os.path.join(data_bin, "dict.src.txt")):
+        fairseq_cli.run_tool("fairseq-preprocess", [
+            "--source-lang", "src", "--target-lang", "tgt", "--joined-dictionary",
+            "--trainpref", os.path.join(corpus, "train"), "--validpref",
+            os.path.join(corpus, "valid"), "--destdir", data_bin, "--workers", 1])
+    if args.path:
+        return corpus, args.data_bin or data_bin, args.path
+    save = os.path.join(args.work, "teacher")
+    ckpt = os.path.join(save, "checkpoint_last.pt")
+    if not os.path.exists(ckpt):
+        print(f"training a tiny teacher ({args.train_updates} updates)...", flush=True)
+        fairseq_cli.run_tool("fairseq-train", [
+            data_bin, "--user-dir", fairseq_cli.PLUGIN_DIR, "--arch", "transformer_teacher_tiny",
+            "--optimizer", "adam", "--lr", "3e-3", "--lr-scheduler", "inverse_sqrt",
+            "--warmup-updates", 30, "--max-tokens", 2000, "--max-update", args.train_updates,
+            "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1",
+            "--save-dir", save, "--no-epoch-checkpoints", "--cpu", "--seed", 1,
+            "--num-workers", 0, "--disable-validation", "--log-format", "simple"],
+            log_path=os.path.join(save, "train.log"))
+    return corpus, data_bin, ckpt
+
+
+def main(args):
+    os.makedirs(args.work, exist_ok=True)
+    corpus, data_bin, ckpt = prepare(args)
+    n = args.sentences
+    src, tgt = os.path.join(corpus, "train.src"), os.path.join(corpus, "train.tgt")
+    rows = {}
+
+    # 1. plain fairseq-generate on the binarized train split, then parse + sort by id
+    gen = [bin_path("fairseq-generate"), data_bin, "--path", ckpt, "--gen-subset", "train",
+           "--task", "translation", "--beam", args.beam, "--max-tokens", args.max_tokens,
+           "--max-len-b", args.max_len_b, "--batch-size", 100000,
+           "--required-batch-size-multiple", 1, "--num-workers", 0,
+           "--cpu", "--user-dir", fairseq_cli.PLUGIN_DIR]
+    wall, out = _timed(gen, args.threads)
+    started = time.perf_counter()
+    reference = [h[0].tokens for h in fairseq_cli.parse_generate_output(out, n)]
+    wall += time.perf_counter() - started
+    match = re.search(r"Translated [\d,]+ sentences .* in ([\d.]+)s", out)
+    rows["fairseq-generate + sort"] = {"wall_s": wall,
+                                       "decode_s": float(match.group(1)) if match else None,
+                                       "outputs": reference}
+
+    # 2./3. nat-distill, both backends (no binarization: same work as the recipe above)
+    for backend in ("fairseq", "ctranslate2"):
+        out_dir = os.path.join(args.work, f"distill-{backend}")
+        subprocess.run(["rm", "-rf", out_dir], check=True)
+        cmd = [bin_path("nat-distill"), "--path", ckpt, "--data-bin", data_bin, "--source", src,
+               "--target", tgt, "--out", out_dir, "--backend", backend, "--beam", args.beam,
+               "--max-tokens", args.max_tokens, "--max-len-b", args.max_len_b,
+               "--threads", args.threads, "--no-binarize",
+               "--quiet", "--ct2-cache", os.path.join(args.work, "ct2-cache")]
+        wall, _ = _timed(cmd, args.threads)
+        with open(os.path.join(out_dir, "manifest.json"), encoding="utf-8") as handle:
+            manifest = json.load(handle)
+        with open(os.path.join(out_dir, "train.tgt"), encoding="utf-8") as handle:
+            outputs = handle.read().split("\n")[:n]
+        rows[f"nat-distill --backend {backend}"] = {
+            "wall_s": wall, "decode_s": manifest["timing"]["decode_s"], "outputs": outputs,
+            "converted_now": manifest["this_run"].get("converted_now")}
+    report(rows, n, args)
+
+
+def report(rows, n, args):
+    base = rows["fairseq-generate + sort"]
+    print(f"\nteacher decoding, {n} sentences, beam {args.beam}, max-tokens {args.max_tokens}, "
+          f"max-len-b {args.max_len_b}, {args.threads} threads (fresh process each; wall "
+          f"includes startup + model load)")
+    print(f"{'':34s} {'wall s':>8s} {'sent/s':>8s} {'x gen':>6s} {'decode s':>9s} "
+          f"{'sent/s':>8s} {'x gen':>6s} {'identical':>9s}")
+    summary = {}
+    for name, row in rows.items():
+        same = sum(a == b for a, b in zip(row["outputs"], base["outputs"])) / n
+        wall_rate, dec_rate = n / row["wall_s"], n / row["decode_s"] if row["decode_s"] else 0
+        wall_x = base["wall_s"] / row["wall_s"]
+        dec_x = base["decode_s"] / row["decode_s"] if base["decode_s"] and row["decode_s"] else 0
+        print(f"{name:34s} {row['wall_s']:8.1f} {wall_rate:8.0f} {wall_x:6.2f} "
+              f"{row['decode_s'] or 0:9.1f} {dec_rate:8.0f} {dec_x:6.2f} {100 * same:8.2f}%")
+        summary[name] = {"wall_s": round(row["wall_s"], 2), "decode_s": row["decode_s"],
+                         "wall_ratio": round(wall_x, 3), "decode_ratio": round(dec_x, 3),
+                         "identical_pct": round(100 * same, 2)}
+    path = os.path.join(args.work, f"bench-maxlen{args.max_len_b}.json")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=1)
+    return summary

@@ -1,0 +1,22 @@
+"""Content hashes that tie every stage's files to their inputs."""
+import hashlib
+import json
+
+
+def file_sha256(path, block=1 << 20):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(block), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def line_hash(line):
+    """Short hash of one source line, carried with its id through the store and the merge."""
+    return hashlib.sha1(line.encode("utf-8")).hexdigest()[:16]
+
+
+def json_key(obj, length=12):
+    """Stable short hash of a JSON-serialisable settings object."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]

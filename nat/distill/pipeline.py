@@ -1,0 +1,203 @@
+"""``run(cfg)``: check inputs, decode missing chunks, merge, select, write, binarize, manifest.
+
+Order of failure: every input check (line counts, UTF-8, teacher files, source lengths under the
+"error" policy) happens before any decoding.  A killed run resumes from its finished chunks; the
+outputs and binaries are rewritten from the store, so a re-run yields the same bytes.
+"""
+import os
+import sys
+import time
+
+from nat import textio
+from nat.distill import binarize as binarize_mod
+from nat.distill import manifest as manifest_mod
+from nat.distill.hashing import file_sha256, json_key, line_hash
+from nat.distill.select import SentenceScorer, select
+from nat.distill.shards import shard_chunks
+from nat.distill.store import Store
+from nat.distill.teacher import describe
+from nat.errors import UserError
+
+
+def read_inputs(cfg):
+    """Source and target lines; counts are compared before anything is decoded."""
+    textio.check_parallel(cfg.source, cfg.target)
+    sources, targets = textio.read_lines(cfg.source), textio.read_lines(cfg.target)
+    if not sources:
+        raise UserError(f"{cfg.source}: no lines to distill")
+    if cfg.valid_source:
+        textio.check_parallel(cfg.valid_source, cfg.valid_target)
+        valid = (textio.read_lines(cfg.valid_source), textio.read_lines(cfg.valid_target))
+    else:
+        valid = None
+    return sources, targets, valid
+
+
+def plan_sources(cfg, sources, limit):
+    """Token lists to decode and their status under the over-long-source policy."""
+    tokens, status = [], []
+    for number, line in enumerate(sources, start=1):
+        words = line.split()
+        if len(words) + 1 <= limit:  # +1: the end-of-sentence token
+            tokens.append(words)
+            status.append("decoded")
+        elif cfg.long_source == "error":
+            raise UserError(f"{cfg.source}:{number}: {len(words)} tokens + </s> exceed the "
+                            f"teacher's {limit} source positions (see --long-source)")
+        elif cfg.long_source == "truncate":
+            tokens.append(words[:limit - 1])
+            status.append("truncated")
+        else:
+            tokens.append(None)
+            status.append("long_source")
+    return tokens, status
+
+
+def decode_chunk(backend, cfg, store, chunk, tokens, status, hashes, on_batch):
+    index, first, end = chunk
+    todo = [i for i in range(first, end) if tokens[i] is not None]
+    started = time.perf_counter()
+    hyps = backend.decode([tokens[i] for i in todo], seed=cfg.seed + index, on_batch=on_batch)
+    elapsed = time.perf_counter() - started
+    by_id = dict(zip(todo, hyps))
+    records = []
+    for i in range(first, end):
+        nbest = by_id.get(i, [])
+        limit = backend.max_len(len(tokens[i]) + 1) if tokens[i] is not None else None
+        records.append({"id": i, "src": hashes[i], "status": status[i], "hyps": nbest,
+                        "hit_max_len": sum(len(t.split()) >= limit for t, _ in nbest)})
+    store.write_chunk(index, first, end, records,
+                      {"decode_s": round(elapsed, 3), "decoded": len(todo)})
+
+
+def make_backend(cfg, teacher):
+    if cfg.backend == "ctranslate2":
+        from nat.distill.backend_ct2 import CTranslate2Backend
+        return CTranslate2Backend(cfg, teacher)
+    from nat.distill.backend_fairseq import FairseqBackend
+    return FairseqBackend(cfg, teacher)
+
+
+def decode_shards(cfg, teacher, store, tokens, status, hashes):
+    """Decode every missing chunk of the requested shards; returns backend info (or None)."""
+    from tqdm import tqdm
+
+    shard_ids = [cfg.shard_id] if cfg.shard_id is not None else range(cfg.num_shards)
+    plan = {s: shard_chunks(len(tokens), cfg.chunk_size, cfg.num_shards, s) for s in shard_ids}
+    missing = [c for s, chunks in plan.items() if not store.shard_done(cfg.num_shards, s)
+               for c in chunks if not store.has_chunk(c[0])]
+    backend = make_backend(cfg, teacher) if missing else None
+    with tqdm(total=sum(c[2] - c[1] for c in missing), unit="sent", file=sys.stderr,
+              disable=not cfg.progress or not missing, desc="nat-distill") as bar:
+        for shard_id, chunks in plan.items():
+            if store.shard_done(cfg.num_shards, shard_id):
+                continue
+            for chunk in chunks:
+                if not store.has_chunk(chunk[0]):
+                    decode_chunk(backend, cfg, store, chunk, tokens, status, hashes, bar.update)
+            store.write_shard(cfg.num_shards, shard_id, chunks)
+    return {"decoded_chunks_now": len(missing), **(backend.info() if backend else {})}
+
+
+def write_corpus(cfg, teacher, pairs, valid):
+    out, split = cfg.out, cfg.split
+    src, tgt = teacher.source_lang, teacher.target_lang
+    paths = {lang: os.path.join(out, f"{split}.{lang}") for lang in (src, tgt)}
+    textio.write_lines_atomic(paths[src], [p[1] for p in pairs])
+    textio.write_lines_atomic(paths[tgt], [p[2] for p in pairs])
+    textio.write_lines_atomic(os.path.join(out, f"{split}.ids"), [str(p[0]) for p in pairs])
+    valid_prefix = None
+    if valid is not None:
+        valid_prefix = os.path.join(out, "raw-valid", "valid")
+        textio.write_lines_atomic(f"{valid_prefix}.{src}", valid[0])
+        textio.write_lines_atomic(f"{valid_prefix}.{tgt}", valid[1])
+    return paths, valid_prefix
+
+
+def check_alignment(pairs, total, per_source):
+    """Invariant: every source id exactly ``per_source`` times, in id order."""
+    ids = [p[0] for p in pairs]
+    expected = [i for i in range(total) for _ in range(per_source)]
+    if ids != expected:
+        raise AssertionError("distilled corpus is not aligned with the source ids")
+
+
+def remove_stale_temp_files(out, store_root):
+    """Temp files a killed run left behind (every shard is finished, so none is in use)."""
+    for directory, _, names in list(os.walk(store_root)) + [(out, None, os.listdir(out))]:
+        for name in names:
+            if name.startswith(".tmp-"):
+                os.unlink(os.path.join(directory, name))
+
+
+def run(cfg):
+    started = time.time()
+    sources, targets, valid = read_inputs(cfg)
+    teacher = describe(cfg.paths, cfg.data_bin, cfg.source_lang, cfg.target_lang)
+    limit = teacher.max_source_positions
+    if cfg.max_source_positions:
+        limit = min(limit, cfg.max_source_positions)
+    tokens, status = plan_sources(cfg, sources, limit)
+    hashes = [line_hash(s) for s in sources]
+    settings = cfg.decoding(teacher.sha256, file_sha256(cfg.source), limit)
+    key = json_key(settings)
+    store = Store(os.path.join(cfg.out, "store", key))
+    store.bind(settings)
+    backend_info = decode_shards(cfg, teacher, store, tokens, status, hashes)
+    if cfg.shard_id is not None:
+        return {"shard_id": cfg.shard_id, "num_shards": cfg.num_shards, "store": store.root,
+                "done": True, **backend_info}
+
+    records = store.merge(hashes, cfg.chunk_size, cfg.num_shards)
+    remove_stale_temp_files(cfg.out, store.root)
+    needs_scorer = cfg.method in ("seqinter", "selective")
+    scorer = SentenceScorer(cfg.bleu_tokenize, cfg.bleu_remove_bpe) if needs_scorer else None
+    pairs, fallbacks = select(records, sources, targets, cfg.method, cfg.output_nbest, scorer,
+                              cfg.selective_ter)
+    check_alignment(pairs, len(sources), cfg.output_nbest)
+    paths, valid_prefix = write_corpus(cfg, teacher, pairs, valid)
+    splits = {}
+    if cfg.binarize:
+        splits = binarize_mod.binarize(cfg.out, cfg.split, teacher, cfg.data_bin, valid_prefix,
+                                       cfg.copy_valid)
+        if valid_prefix:
+            splits["valid"] = (f"binarized from {os.path.abspath(cfg.valid_source)} and "
+                               f"{os.path.abspath(cfg.valid_target)}")
+
+    chunk_headers = [store.read_chunk(i)[0] for i in range(-(-len(sources) // cfg.chunk_size))]
+    decode_s = sum(h.get("decode_s", 0.0) for h in chunk_headers)
+    decoded = sum(h.get("decoded", 0) for h in chunk_headers)
+    wall = time.time() - started
+    manifest = {
+        "tool": "nat-distill",
+        "command": manifest_mod.command_line(),
+        "teachers": [{"path": os.path.abspath(p), "sha256": h, "arch": a}
+                     for p, h, a in zip(teacher.paths, teacher.sha256, teacher.archs)],
+        "teacher_label": teacher.label,
+        "dictionaries": {teacher.source_lang: file_sha256(teacher.src_dict),
+                         teacher.target_lang: file_sha256(teacher.tgt_dict)},
+        "languages": {"source": teacher.source_lang, "target": teacher.target_lang},
+        "inputs": {"source": os.path.abspath(cfg.source), "target": os.path.abspath(cfg.target),
+                   "source_sha256": settings["source_sha256"],
+                   "target_sha256": file_sha256(cfg.target)},
+        "split": cfg.split,
+        "decoding": settings, "store": os.path.relpath(store.root, cfg.out), "store_key": key,
+        "selection": {**cfg.selection(), **(scorer.signatures() if scorer else {})},
+        "sharding": {"num_shards": cfg.num_shards, "chunk_size": cfg.chunk_size},
+        "packages": manifest_mod.package_versions(),
+        "counts": {"sources": len(sources), "outputs": len(pairs), "decoded": decoded,
+                   "not_decoded": status.count("long_source"),
+                   "empty_sources": sum(1 for s in sources if not s.strip())},
+        "fallbacks": fallbacks,
+        "truncations": {"source_truncated": status.count("truncated"),
+                        "source_positions": limit,
+                        "hypotheses_at_max_len": sum(r["hit_max_len"] for r in records)},
+        "outputs": {os.path.basename(p): file_sha256(p) for p in paths.values()},
+        "bin": os.path.join(cfg.out, "bin") if cfg.binarize else None,
+        "other_splits": splits,
+        "timing": {"wall_s": round(wall, 3), "decode_s": round(decode_s, 3),
+                   "sentences_per_s": round(decoded / decode_s, 1) if decode_s else None},
+        "this_run": backend_info,
+    }
+    manifest_mod.write_manifest(os.path.join(cfg.out, "manifest.json"), manifest)
+    return manifest

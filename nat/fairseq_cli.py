@@ -22,7 +22,7 @@ def run_tool(tool, args, log_path=None, env=None):
     """Run ``fairseq-<tool>`` (or any console script); raise UserError with the log's tail."""
     cmd = [bin_path(tool)] + [str(a) for a in args]
     full_env = dict(os.environ)
-    full_env.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
+    full_env.setdefault("OMP_NUM_THREADS", "1")  # tiny models: threads cost more than they give
     if env:
         full_env.update(env)
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

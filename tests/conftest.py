@@ -47,3 +47,12 @@ def tiny_teacher(toy_data_bin, tmp_path_factory):
         "--cpu", "--seed", "1", "--log-format", "simple", "--num-workers", "0"],
         log_path=os.path.join(save_dir, "train.log"))
     return os.path.join(save_dir, "checkpoint_best.pt")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_omp_thread():
+    """One OMP thread per fairseq subprocess (``run_tool`` defaults to one per core): on the
+    shared 2-core machine, two threads spin against other jobs; measured 10-16x slower."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OMP_NUM_THREADS", os.environ.get("NAT_TEST_THREADS", "1"))
+        yield

@@ -28,7 +28,8 @@ QUICK = {
                 "lr": 2e-3, "warmup": 200, "max_tokens": 4096,
                 "extra": ["--criterion", "label_smoothed_cross_entropy",
                           "--label-smoothing", "0.1"]},
-    "distill": {"method": "seqkd", "beam": 5, "lenpen": 1.0, "backend": "fairseq"},
+    # CTranslate2 decodes the teacher ~7x faster than fairseq here (nat-bench distill)
+    "distill": {"method": "seqkd", "beam": 5, "lenpen": 1.0, "backend": "ctranslate2"},
     "nat": [
         {"name": "vanilla", "arch": "nat_vanilla_tiny", "updates": 1200, "lr": 2e-3,
          "warmup": 200, "max_tokens": 4096, "extra": [], "decode": []},
@@ -38,7 +39,8 @@ QUICK = {
     "train_data": ["raw", "distilled"],
     "speed": {"throughput_batch": 128},
     # autoregressive decoding stops at max_len_a * source length + max_len_b tokens
-    "decode": {"max_len_a": 2, "max_len_b": 10},
+    # (max_len_a 0: a fixed cap, the same for every batch and for CTranslate2)
+    "decode": {"max_len_a": 0, "max_len_b": 64},
 }
 
 FULL = copy.deepcopy(QUICK)

@@ -1,0 +1,117 @@
+"""``nat-bench nat-models``: every tiny NAT vs the AR teacher (beam 5), side by side in one run.
+
+Writes the toy reverse-and-relabel corpus (a reordering task), trains the AR teacher and each NAT
+for the same wall-clock budget with one recipe, decodes the test set with the real
+fairseq-generate at batch 1 and batch 128, and prints BLEU (sacreBLEU on the tokens, no extra
+tokenization) and translation speed (fairseq's own "sentences/s", model time only) as ratios to
+the teacher.  One thread per process on a shared machine: absolute numbers are noise, ratios are
+what the table is for.
+"""
+import os
+import re
+
+from nat import fairseq_cli
+from nat.errors import UserError
+from nat.toy import write_toy_corpus
+
+TEACHER = "transformer_teacher_tiny"
+NATS = ["nat_vanilla_tiny", "nat_glat_tiny", "nat_ctc_tiny", "nat_ctc_glat_tiny"]
+BATCHES = (1, 128)
+_SPEED = re.compile(r"Translated ([\d,]+) sentences .* in ([\d.]+)s \(([\d.]+) sentences/s")
+
+
+def register(subparsers):
+    p = subparsers.add_parser("nat-models", help="tiny NATs (vanilla, GLAT, CTC, CTC+GLAT) vs "
+                              "the AR teacher: BLEU and speed at batch 1 and 128")
+    p.add_argument("--out", default="nat-bench-nat-models", help="work directory")
+    p.add_argument("--minutes", type=float, default=2.0,
+                   help="training wall-clock budget per model (default 2)")
+    p.add_argument("--max-update", type=int, default=100000, help="update cap per model")
+    p.add_argument("--train-size", type=int, default=4000, help="training sentences")
+    p.add_argument("--test-size", type=int, default=500, help="test sentences")
+    p.add_argument("--threads", type=int, default=1, help="OMP threads per fairseq process")
+    p.add_argument("--models", nargs="+", default=NATS, choices=NATS, help="NATs to compare")
+    p.set_defaults(func=run)
+
+
+def _train(data_bin, arch, save_dir, args, env):
+    ar = arch == TEACHER
+    opts = [data_bin, "--user-dir", fairseq_cli.PLUGIN_DIR, "--arch", arch,
+            "--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--lr", "2e-3",
+            "--max-tokens", "2000", "--stop-time-hours", args.minutes / 60,
+            "--max-update", args.max_update, "--save-dir", save_dir, "--no-epoch-checkpoints",
+            "--disable-validation", "--save-interval", "100000", "--cpu", "--seed", "1",
+            "--log-format", "simple", "--log-interval", "50", "--num-workers", "0",
+            "--required-batch-size-multiple", "1"]
+    if ar:
+        opts += ["--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1"]
+    else:
+        opts += ["--task", "translation_lev", "--criterion", "nat_loss", "--noise", "full_mask"]
+    out = fairseq_cli.run_tool("fairseq-train", opts, log_path=os.path.join(save_dir, "train.log"),
+                               env=env)
+    updates = re.findall(r"num_updates[ =]+(\d+)", out)
+    return os.path.join(save_dir, "checkpoint_last.pt"), int(updates[-1]) if updates else 0
+
+
+def _decode(data_bin, checkpoint, arch, batch, n, log_dir):
+    ar = arch == TEACHER
+    extra = [] if ar else ["--iter-decode-max-iter", "0"]
+    result = fairseq_cli.generate(
+        data_bin, checkpoint, n, task="translation" if ar else "translation_lev",
+        beam=5 if ar else 1, batch_size=batch, extra=extra,
+        log_path=os.path.join(log_dir, f"generate.b{batch}.log"))
+    match = _SPEED.search(result.stdout)
+    if not match:
+        raise UserError(f"no speed line in fairseq-generate output ({log_dir})")
+    return result.best(), float(match.group(3))
+
+
+def _bleu(hyps, refs):
+    import sacrebleu
+
+    return sacrebleu.corpus_bleu(hyps, [refs], tokenize="none").score
+
+
+def run(args):
+    from tqdm import tqdm
+
+    os.makedirs(args.out, exist_ok=True)
+    corpus = write_toy_corpus(os.path.join(args.out, "corpus"), train=args.train_size,
+                              valid=100, test=args.test_size)
+    data_bin = os.path.join(args.out, "bin")
+    fairseq_cli.run_tool("fairseq-preprocess", [
+        "--source-lang", "src", "--target-lang", "tgt",
+        "--trainpref", os.path.join(corpus, "train"), "--validpref", os.path.join(corpus, "valid"),
+        "--testpref", os.path.join(corpus, "test"), "--destdir", data_bin,
+        "--joined-dictionary", "--workers", "1"], log_path=os.path.join(data_bin, "prep.log"))
+    with open(os.path.join(corpus, "test.tgt"), encoding="utf-8") as handle:
+        refs = handle.read().splitlines()
+    env = {"OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
+    os.environ.update(env)                # also for fairseq_cli.generate's subprocesses
+    rows = []
+    for arch in tqdm([TEACHER] + list(args.models), desc="models"):
+        work = os.path.join(args.out, arch)
+        os.makedirs(work, exist_ok=True)
+        checkpoint, updates = _train(data_bin, arch, work, args, env)
+        speeds, hyps = {}, None
+        for batch in BATCHES:
+            best, speed = _decode(data_bin, checkpoint, arch, batch, len(refs), work)
+            if hyps is not None and best != hyps:
+                raise UserError(f"{arch}: hypotheses differ between batch 1 and {batch}")
+            hyps, speeds[batch] = best, speed
+        rows.append((arch, updates, _bleu(hyps, refs), speeds))
+    teacher = rows[0]
+    print(f"\nToy reverse-and-relabel task: {args.train_size} training / {len(refs)} test "
+          f"sentences, {args.minutes:g} min training per model, {args.threads} thread(s); "
+          f"NATs one pass (--iter-decode-max-iter 0), teacher beam 5.")
+    print("Hypotheses checked identical at batch 1 and batch 128 for every model.\n")
+    head = (f"| {'model':<34} | updates | BLEU  | BLEU vs AR | sent/s b1 | x AR b1 "
+            f"| sent/s b128 | x AR b128 |")
+    print(head)
+    print("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
+    for arch, updates, bleu, speeds in rows:
+        label = arch + (" (beam 5)" if arch == TEACHER else "")
+        print(f"| {label:<34} | {updates:>7} | {bleu:5.1f} | {bleu - teacher[2]:+10.1f} "
+              f"| {speeds[1]:9.1f} | {speeds[1] / teacher[3][1]:7.2f} "
+              f"| {speeds[128]:11.1f} | {speeds[128] / teacher[3][128]:9.2f} |")
+    return 0

@@ -1,0 +1,137 @@
+"""nat_dag_tiny through the real fairseq-train / fairseq-generate (translation_lev, nat_loss)."""
+import os
+import re
+
+import pytest
+
+from nat import fairseq_cli
+from nat.textio import count_lines
+
+UPDATES = 16
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch/OpenMP thread per process: on a shared 2-core machine, more threads make every
+    small op wait on the others (10x slower here); results do not depend on it."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OMP_NUM_THREADS", "1")
+        yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def dag_run(one_thread, toy_data_bin, tmp_path_factory):
+    """(checkpoint, train log text) of nat_dag_tiny trained for a few updates with glancing."""
+    save = str(tmp_path_factory.mktemp("nat_dag"))
+    log = os.path.join(save, "train.log")
+    fairseq_cli.run_tool("fairseq-train", [
+        toy_data_bin, "--user-dir", fairseq_cli.PLUGIN_DIR, "--task", "translation_lev",
+        "--criterion", "nat_loss", "--noise", "full_mask", "--arch", "nat_dag_tiny",
+        "--optimizer", "adam", "--lr", "2e-3", "--lr-scheduler", "inverse_sqrt",
+        "--warmup-updates", "4", "--max-tokens", "1000", "--max-update", UPDATES,
+        "--required-batch-size-multiple", "1", "--disable-validation", "--log-interval", "1",
+        "--save-dir", save, "--no-epoch-checkpoints", "--cpu", "--log-format", "simple",
+        "--num-workers", "0", "--seed", "1"], log_path=log)
+    with open(log, encoding="utf-8") as handle:
+        return os.path.join(save, "checkpoint_last.pt"), handle.read()
+
+
+def test_training_loss_decreases(dag_run):
+    losses = [float(x) for x in re.findall(r"train_inner .*? loss=([0-9.]+)", dag_run[1])]
+    assert len(losses) == UPDATES
+    assert sum(losses[-3:]) / 3 < 0.8 * sum(losses[:3]) / 3
+
+
+def test_generate_every_id_batch_invariant(dag_run, toy_data_bin, toy_corpus):
+    n = count_lines(os.path.join(toy_corpus, "test.src"))
+    outputs = {}
+    for batch_size, strategy in ((1, "viterbi"), (64, "viterbi")):
+        result = fairseq_cli.generate(
+            toy_data_bin, dag_run[0], expected=n, task="translation_lev", beam=1,
+            batch_size=batch_size,
+            extra=["--iter-decode-max-iter", "0", "--model-overrides",
+                   repr({"decode_strategy": strategy, "decode_length_penalty": 1.0})])
+        outputs[batch_size] = result.best()
+    assert outputs[1] == outputs[64]
+    assert sum(1 for h in outputs[1] if h.strip()) >= n // 2      # mostly non-empty outputs
+
+
+@pytest.fixture(scope="module")
+def loaded(dag_run, toy_data_bin):
+    """(model, task, test dataset) loaded in this process from the trained checkpoint."""
+    import fairseq_plugins  # noqa: F401  (registers nat_dag, installs the compat layer)
+    from fairseq import checkpoint_utils
+
+    models, _, task = checkpoint_utils.load_model_ensemble_and_task(
+        [dag_run[0]], arg_overrides={"data": toy_data_bin})
+    task.load_dataset("test")
+    return models[0].eval(), task, task.dataset("test")
+
+
+def batches(task, data, batch_size):
+    return task.get_batch_iterator(data, max_sentences=batch_size, required_batch_size_multiple=1,
+                                   disable_iterator_cache=True).next_epoch_itr(shuffle=False)
+
+
+def test_every_strategy_batch_invariant_in_process(loaded):
+    """Each decoding strategy on the test set at batch 1 and batch 60 (one batch)."""
+    import torch
+
+    model, task, data = loaded
+
+    def decode(batch_size):
+        out, sizes = {}, set()
+        with torch.no_grad():
+            for sample in batches(task, data, batch_size):
+                net = sample["net_input"]
+                sizes.add(len(sample["id"]))
+                enc = model.forward_encoder([net["src_tokens"], net["src_lengths"]])
+                dec = model.forward_decoder(
+                    model.initialize_output_tokens(enc, net["src_tokens"]), enc)
+                for i, idx in enumerate(sample["id"].tolist()):
+                    toks = dec.output_tokens[i]
+                    out[idx] = toks[toks.ne(model.pad)].tolist()
+        assert sizes == {batch_size}
+        return out
+
+    for strategy in ("greedy", "lookahead", "viterbi"):
+        model.args.decode_strategy = strategy
+        one, many = decode(1), decode(len(data))
+        assert sorted(one) == list(range(len(data)))
+        assert one == many, strategy
+        assert all(t[0] == model.bos and t[-1] == model.eos for t in one.values())
+    model.args.decode_strategy = "lookahead"
+
+
+def test_glancing_reveals_target_tokens_along_a_path(loaded):
+    """Training-mode glance: revealed vertices carry target tokens in target order (a path),
+    at most ratio x target length of them, and some are revealed by a barely trained model."""
+    import torch
+
+    model, task, data = loaded
+    sample = next(iter(batches(task, data, len(data))))
+    net, target = sample["net_input"], sample["target"]
+    model.train()
+    try:
+        with torch.no_grad():
+            enc = model.encoder(net["src_tokens"], src_lengths=net["src_lengths"])
+            dec_in, graph_lengths = model.graph(enc)
+            reference, reveal = model.glance(enc, dec_in, target)
+    finally:
+        model.eval()
+    ratio, total = model.glancing_ratio(), 0
+    assert ratio > 0
+    for b in range(target.size(0)):
+        tgt = target[b][target[b].ne(model.pad)].tolist()
+        shown = reference[b][reveal[b]].tolist()
+        assert reveal[b, graph_lengths[b]:].sum() == 0
+        assert len(shown) <= int(ratio * len(tgt))
+        it = iter(tgt)
+        assert all(tok in it for tok in shown), (shown, tgt)       # a subsequence of the target
+        total += len(shown)
+    assert total > 0

@@ -13,7 +13,8 @@ def test_teacher_generate_returns_every_id_once(tiny_teacher, toy_data_bin, toy_
     outputs = {}
     for batch_size in (1, 7, 50):  # 7 and 50 are not multiples of fairseq's default 8
         result = fairseq_cli.generate(toy_data_bin, tiny_teacher, expected=n,
-                                      batch_size=batch_size, beam=3)
+                                      batch_size=batch_size, beam=3,
+                                      extra=["--max-len-a", "0", "--max-len-b", "30"])
         assert len(result.hypotheses) == n
         outputs[batch_size] = result.best()
     assert outputs[1] == outputs[7] == outputs[50]

@@ -24,16 +24,16 @@ QUICK = {
     "jobs": 2,  # fairseq-train processes run side by side (one thread each)
     "corpus": {"mode": "random", "mix": "0.34,0.33,0.33", "preset": "small",
                "train": 10000, "valid": 300, "test": 300, "seed": 1, "extra": []},
-    "teacher": {"name": "teacher", "arch": "transformer_teacher_tiny", "updates": 1200,
+    "teacher": {"name": "teacher", "arch": "transformer_teacher_tiny", "updates": 1000,
                 "lr": 2e-3, "warmup": 200, "max_tokens": 4096,
                 "extra": ["--criterion", "label_smoothed_cross_entropy",
                           "--label-smoothing", "0.1"]},
     # CTranslate2 decodes the teacher ~7x faster than fairseq here (nat-bench distill)
     "distill": {"method": "seqkd", "beam": 5, "lenpen": 1.0, "backend": "ctranslate2"},
     "nat": [
-        {"name": "vanilla", "arch": "nat_vanilla_tiny", "updates": 1200, "lr": 2e-3,
+        {"name": "vanilla", "arch": "nat_vanilla_tiny", "updates": 1000, "lr": 2e-3,
          "warmup": 200, "max_tokens": 4096, "extra": [], "decode": []},
-        {"name": "ctc", "arch": "nat_ctc_tiny", "updates": 1200, "lr": 2e-3,
+        {"name": "dag", "arch": "nat_dag_tiny", "updates": 1000, "lr": 2e-3,
          "warmup": 200, "max_tokens": 4096, "extra": [], "decode": []},
     ],
     "train_data": ["raw", "distilled"],

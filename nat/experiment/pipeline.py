@@ -11,7 +11,7 @@ from nat import fairseq_cli
 from nat.experiment import config as presets
 from nat.experiment.speed import timed_generate
 from nat.experiment.stages import Runner, settings_key
-from nat.experiment.training import TrainJob, train_all
+from nat.experiment.training import Job, run_jobs
 from nat.textio import count_lines, read_lines, write_lines_atomic
 
 NAT_DECODE = ["--iter-decode-max-iter", "0"]
@@ -59,9 +59,8 @@ class Experiment:
         round2 = nat_updates if "distilled" in c["train_data"] else 0
         parallel = max(1, c["jobs"])
         return {"corpus": 5, "binarize": 5,
-                "train_round1": SECONDS_PER_UPDATE * round1 / parallel,
-                "distill": 0.01 * c["corpus"]["train"] + 10,
-                "train_round2": SECONDS_PER_UPDATE * round2 / parallel,
+                "train": SECONDS_PER_UPDATE * (round1 + round2) / parallel
+                + 0.01 * c["corpus"]["train"] + 10,
                 "decode": 10 * (2 + len(c["nat"]) * len(c["train_data"])),
                 "analysis": 30, "report": 5}
 
@@ -102,71 +101,57 @@ class Experiment:
         self.keys["binarize"] = key
         return self.runner.run("binarize", key, run)
 
-    def _jobs(self, runs, data_bin_for):
-        jobs = []
-        for name, model, data in runs:
-            upstream = self.keys["binarize"] if data == "raw" else self.keys["distill"]
-            save_dir = os.path.join(self.out, "checkpoints", name)
-            key = settings_key("train", model, upstream, self.config["seed"])
-            jobs.append(TrainJob(name, _train_args(data_bin_for(data), model, save_dir,
-                                                   self.config["seed"], nat=True),
-                                 save_dir, model["updates"], key))
-        return jobs
-
-    def train_round1(self):
-        """The teacher, and the NATs on raw data (they do not need the teacher)."""
-        teacher = self.config["teacher"]
-        save_dir = os.path.join(self.out, "checkpoints", "teacher")
-        teacher_job = TrainJob("teacher", _train_args(self.raw_bin, teacher, save_dir,
-                                                      self.config["seed"], nat=False),
-                               save_dir, teacher["updates"],
-                               settings_key("train", teacher, self.keys["binarize"],
-                                            self.config["seed"]))
-        raw_runs = [r for r in self.nat_runs() if r[2] == "raw"]
-        jobs = [teacher_job] + self._jobs(raw_runs, lambda data: self.raw_bin)
-        key = settings_key("round1", [j.key for j in jobs], self.config["jobs"])
-        self.keys["teacher"] = teacher_job.key
-
-        def run(ctx):
-            for job in jobs:
-                ctx.record(job.command)
-            return train_all(jobs, self.config["jobs"], quiet=self.quiet)
-
-        return self.runner.run("train_round1", key, run)
-
-    def distill(self):
-        d = self.config["distill"]
-        key = settings_key("distill", d, self.config["decode"], self.keys["teacher"])
-        self.keys["distill"] = key
-        teacher = os.path.join(self.out, "checkpoints", "teacher", "checkpoint_last.pt")
-
-        def run(ctx):
-            self._run_tool(ctx, "nat-distill", [
-                "--path", teacher, "--data-bin", self.raw_bin,
+    def _distill_args(self, teacher_checkpoint):
+        d, limits = self.config["distill"], self.config["decode"]
+        return ["--path", teacher_checkpoint, "--data-bin", self.raw_bin,
                 "--source", os.path.join(self.data, "train.src"),
                 "--target", os.path.join(self.data, "train.tgt"),
                 "--valid-source", os.path.join(self.data, "valid.src"),
                 "--valid-target", os.path.join(self.data, "valid.tgt"),
                 "--out", self.distilled_dir, "--method", d["method"], "--beam", d["beam"],
                 "--lenpen", d["lenpen"], "--backend", d["backend"],
-                "--max-len-a", self.config["decode"]["max_len_a"],
-                "--max-len-b", self.config["decode"]["max_len_b"], "--quiet"], "distill.log")
-            with open(os.path.join(self.distilled_dir, "manifest.json"), encoding="utf-8") as h:
-                return {"manifest": json.load(h)}
+                "--max-len-a", limits["max_len_a"], "--max-len-b", limits["max_len_b"],
+                "--quiet"]
 
-        return self.runner.run("distill", key, run)
+    def jobs(self):
+        """teacher -> distillation -> NATs on distilled data; NATs on raw data in between."""
+        seed, ckpt_root = self.config["seed"], os.path.join(self.out, "checkpoints")
+        teacher = self.config["teacher"]
+        teacher_key = settings_key("train", teacher, self.keys["binarize"], seed)
+        teacher_dir = os.path.join(ckpt_root, "teacher")
+        jobs = [Job("teacher", "fairseq-train",
+                    _train_args(self.raw_bin, teacher, teacher_dir, seed, nat=False),
+                    teacher_dir, teacher["updates"], teacher_key)]
+        distill_key = settings_key("distill", self.config["distill"], self.config["decode"],
+                                   teacher_key)
+        self.keys["distill"] = distill_key
+        jobs.append(Job("distill", "nat-distill",
+                        self._distill_args(os.path.join(teacher_dir, "checkpoint_last.pt")),
+                        self.distilled_dir, 0, distill_key, deps=("teacher",)))
+        for name, model, data in self.nat_runs():
+            upstream = self.keys["binarize"] if data == "raw" else distill_key
+            save_dir = os.path.join(ckpt_root, name)
+            data_bin = self.raw_bin if data == "raw" else self.distilled_bin
+            jobs.append(Job(name, "fairseq-train",
+                            _train_args(data_bin, model, save_dir, seed, nat=True),
+                            save_dir, model["updates"],
+                            settings_key("train", model, upstream, seed),
+                            deps=() if data == "raw" else ("distill",)))
+        # the critical path (teacher -> distill -> distilled NATs) is started first
+        order = {"teacher": 0, "distill": 1}
+        return sorted(jobs, key=lambda j: order.get(j.name, 3 if j.deps else 2))
 
-    def train_round2(self):
-        runs = [r for r in self.nat_runs() if r[2] == "distilled"]
-        jobs = self._jobs(runs, lambda data: self.distilled_bin)
-        key = settings_key("round2", [j.key for j in jobs], self.config["jobs"])
+    def train(self):
+        """Every fairseq-train and the nat-distill run, side by side as dependencies allow."""
+        jobs = self.jobs()
+        key = settings_key("train", [j.key for j in jobs], self.config["jobs"])
 
         def run(ctx):
             for job in jobs:
                 ctx.record(job.command)
-            return train_all(jobs, self.config["jobs"], quiet=self.quiet)
+            return run_jobs(jobs, self.config["jobs"], quiet=self.quiet)
 
-        return self.runner.run("train_round2", key, run)
+        return self.runner.run("train", key, run)
 
     def systems(self):
         """(name, checkpoint, task, beam, extra decode args, train_data, family) to decode."""
@@ -184,9 +169,7 @@ class Experiment:
     def decode(self):
         systems = self.systems()
         key = settings_key("decode", self.config["speed"], self.config["decode"],
-                           self.runner.records.get(
-            "train_round1", {}).get("key"), self.runner.records.get("train_round2", {})
-            .get("key"), [s[:5] for s in systems])
+                           self.runner.records["train"]["key"], [s[:5] for s in systems])
         n_test = count_lines(os.path.join(self.data, "test.src"))
         hyp_dir = os.path.join(self.out, "hyps")
         speed = self.config["speed"]
@@ -260,9 +243,7 @@ class Experiment:
 
         self.corpus()
         self.binarize()
-        self.train_round1()
-        self.distill()  # also when no NAT trains on it: the corpus analysis compares it
-        self.train_round2()
+        self.train()  # includes distillation (also when no NAT trains on it: it is analysed)
         self.decode()
         self.analysis()
         results = report.collect(self)

@@ -27,7 +27,7 @@ def collect(experiment):
     batch_key = f"sentences_per_second_batch{batch}"
     decoded = records["decode"]["result"]
     analysis = records["analysis"]["result"]
-    trained = {**records["train_round1"]["result"], **records["train_round2"]["result"]}
+    trained = records["train"]["result"]
     models = []
     for name, system in decoded.items():
         metrics = analysis["outputs"][name]
@@ -66,12 +66,19 @@ def collect(experiment):
         "preset": experiment.config["preset"], "config": experiment.config,
         "models": models, "corpora": corpora, "bleu_signature": bleu_signature,
         "truth": records["corpus"]["result"]["truth"],
-        "distillation": {k: v for k, v in records["distill"]["result"]["manifest"].items()
-                         if k in ("counts", "wall_time_s", "sentences_per_second",
-                                  "method", "decoding", "fallbacks", "truncations")},
+        "distillation": _manifest(experiment.distilled_dir),
         "stages": {name: {"seconds": rec["seconds"], "commands": rec["commands"]}
                    for name, rec in records.items()},
     }
+
+
+def _manifest(distilled_dir):
+    """The distillation manifest's counts and settings (the full file sits beside the data)."""
+    with open(os.path.join(distilled_dir, "manifest.json"), encoding="utf-8") as handle:
+        manifest = json.load(handle)
+    keep = ("counts", "wall_time_s", "sentences_per_second", "method", "decoding",
+            "fallbacks", "truncations")
+    return {k: v for k, v in manifest.items() if k in keep}
 
 
 def _fmt(value, spec="{:.1f}"):

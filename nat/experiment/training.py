@@ -1,9 +1,11 @@
-"""Train several models side by side with the real ``fairseq-train``, resumably.
+"""Run the experiment's long jobs (fairseq-train, nat-distill) side by side, resumably.
 
-Each job runs in its own process with one thread (tiny models scale poorly across threads, so
-two single-threaded jobs on two cores beat one two-threaded job).  A finished job leaves
-``done.json`` with its settings key; an unfinished one resumes from fairseq's
-``checkpoint_last.pt``.  One progress bar counts updates over all jobs.
+Jobs form a small dependency graph (the teacher before distillation, distillation before the
+NATs trained on its output; NATs on raw data depend on nothing), and up to ``parallel`` run at
+once, each in its own process with one thread: tiny models scale poorly across threads, so two
+single-threaded jobs on two cores beat one two-threaded job.  A finished job leaves
+``done.json`` with its settings key; an unfinished one with the same key resumes (fairseq from
+``checkpoint_last.pt``, nat-distill from its shard store).  One progress bar counts updates.
 """
 import json
 import os
@@ -22,44 +24,55 @@ _UPDATES = re.compile(r"num_updates[ =](\d+)")
 
 
 @dataclass
-class TrainJob:
+class Job:
     name: str
-    args: list          # fairseq-train arguments (data dir first)
-    save_dir: str
-    updates: int
-    key: str
+    tool: str           # console script: fairseq-train or nat-distill
+    args: list
+    workdir: str        # holds job.json, done.json and the log
+    updates: int        # progress units (0 for jobs that do not report updates)
+    key: str            # settings key: a different key restarts the job from scratch
+    deps: tuple = ()    # names of jobs that must finish first
 
     @property
     def checkpoint(self):
-        return os.path.join(self.save_dir, "checkpoint_last.pt")
+        return os.path.join(self.workdir, "checkpoint_last.pt")
 
     @property
     def log_path(self):
-        return os.path.join(self.save_dir, "train.log")
+        return os.path.join(self.workdir, f"{self.tool}.log")
 
     @property
     def command(self):
-        return ["fairseq-train"] + [str(a) for a in self.args]
+        return [self.tool] + [str(a) for a in self.args]
+
+    def _read(self, name):
+        path = os.path.join(self.workdir, name)
+        if not os.path.exists(path):
+            return None
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
 
     def prepare(self):
-        """Start clean unless the save dir holds a partial run of these exact settings."""
-        marker = os.path.join(self.save_dir, "job.json")
-        if os.path.exists(marker):
-            with open(marker, encoding="utf-8") as handle:
-                if json.load(handle).get("key") != self.key:
-                    shutil.rmtree(self.save_dir)
-        elif os.path.isdir(self.save_dir):
-            shutil.rmtree(self.save_dir)
-        os.makedirs(self.save_dir, exist_ok=True)
-        with open(marker, "w", encoding="utf-8") as handle:
+        """Start clean unless the workdir holds a partial run of these exact settings."""
+        started = self._read("job.json")
+        if os.path.isdir(self.workdir) and (started is None or started.get("key") != self.key):
+            shutil.rmtree(self.workdir)
+        os.makedirs(self.workdir, exist_ok=True)
+        with open(os.path.join(self.workdir, "job.json"), "w", encoding="utf-8") as handle:
             json.dump({"key": self.key, "command": self.command}, handle)
 
     def is_done(self):
-        marker = os.path.join(self.save_dir, "done.json")
-        if not (os.path.exists(marker) and os.path.exists(self.checkpoint)):
-            return False
-        with open(marker, encoding="utf-8") as handle:
-            return json.load(handle).get("key") == self.key
+        done = self._read("done.json")
+        return done is not None and done.get("key") == self.key
+
+    def mark_done(self, seconds):
+        with open(os.path.join(self.workdir, "done.json"), "w", encoding="utf-8") as handle:
+            json.dump({"key": self.key, "seconds": round(seconds, 1)}, handle)
+
+    def summary(self):
+        return {"train_seconds": self._read("done.json")["seconds"],
+                "final_train_loss": _final_loss(self.log_path),
+                "command": " ".join(self.command)}
 
 
 def _last_update(log_path):
@@ -75,59 +88,56 @@ def _last_update(log_path):
 def _final_loss(log_path):
     """Last ``train`` summary loss in a fairseq log (None if absent)."""
     loss = None
-    with open(log_path, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            match = re.search(r"\| train \|.*? loss ([\d.]+)", line)
-            if match:
-                loss = float(match.group(1))
+    if os.path.exists(log_path):
+        with open(log_path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                match = re.search(r"\| train \|.*? loss ([\d.]+)", line)
+                if match:
+                    loss = float(match.group(1))
     return loss
 
 
-def train_all(jobs, parallel=2, quiet=False):
-    """Run the unfinished jobs, ``parallel`` at a time; returns {name: summary}."""
-    todo = [job for job in jobs if not job.is_done()]
-    bar = tqdm(total=sum(j.updates for j in todo), unit="upd", desc="training", disable=quiet,
-               leave=False)
+def run_jobs(jobs, parallel=2, quiet=False):
+    """Run unfinished jobs respecting ``deps``, ``parallel`` at a time; returns {name: summary}."""
+    finished = {job.name for job in jobs if job.is_done()}
+    pending = [job for job in jobs if job.name not in finished]
+    bar = tqdm(total=sum(j.updates for j in pending), unit="upd", desc="training",
+               disable=quiet, leave=False)
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    running, started = {}, {}
-    pending = list(todo)
-    done_updates = 0
+    running, done_updates = {}, 0
     while pending or running:
-        while pending and len(running) < max(1, parallel):
-            job = pending.pop(0)
-            job.prepare()  # a partial run of the same settings resumes from checkpoint_last
+        ready = [j for j in pending if set(j.deps) <= finished]
+        while ready and len(running) < max(1, parallel):
+            job = ready.pop(0)
+            pending.remove(job)
+            job.prepare()
             log = open(job.log_path, "a", encoding="utf-8")
             log.write(" ".join(job.command) + "\n")
             log.flush()
-            proc = subprocess.Popen([bin_path("fairseq-train")] + [str(a) for a in job.args],
+            proc = subprocess.Popen([bin_path(job.tool)] + [str(a) for a in job.args],
                                     stdout=log, stderr=subprocess.STDOUT, env=env)
-            running[job.name] = (job, proc, log)
-            started[job.name] = time.time()
+            running[job.name] = (job, proc, log, time.time())
+        if not running:
+            missing = sorted({d for j in pending for d in j.deps} - finished)
+            raise UserError(f"jobs wait for unknown or failed jobs: {missing}")
         time.sleep(0.5)
         progress = done_updates
-        for name, (job, proc, log) in list(running.items()):
-            progress += min(job.updates, _last_update(job.log_path))
+        for name, (job, proc, log, start) in list(running.items()):
             if proc.poll() is None:
+                progress += min(job.updates, _last_update(job.log_path))
                 continue
             log.close()
             del running[name]
             if proc.returncode != 0:
-                for other, other_proc, other_log in running.values():
-                    other_proc.terminate()
-                raise UserError(f"fairseq-train for {name} failed with exit status "
+                for _, other, _, _ in running.values():
+                    other.terminate()
+                raise UserError(f"{job.tool} for {name} failed with exit status "
                                 f"{proc.returncode} (log: {job.log_path})")
-            with open(os.path.join(job.save_dir, "done.json"), "w", encoding="utf-8") as handle:
-                json.dump({"key": job.key, "seconds": round(time.time() - started[name], 1)},
-                          handle)
+            job.mark_done(time.time() - start)
+            finished.add(name)
             done_updates += job.updates
+            progress += job.updates
         bar.n = min(bar.total, progress)
         bar.refresh()
     bar.close()
-    summary = {}
-    for job in jobs:
-        with open(os.path.join(job.save_dir, "done.json"), encoding="utf-8") as handle:
-            seconds = json.load(handle)["seconds"]
-        summary[job.name] = {"checkpoint": job.checkpoint, "train_seconds": seconds,
-                             "final_train_loss": _final_loss(job.log_path),
-                             "command": " ".join(job.command)}
-    return summary
+    return {job.name: job.summary() for job in jobs}

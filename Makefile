@@ -17,7 +17,7 @@ $(STAMP): setup.py constraints.txt
 	@touch $@
 
 demo: $(STAMP)
-	$(BIN)/nat-smoke --out runs/smoke
+	$(BIN)/nat-experiment --preset quick --out $(OUT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests

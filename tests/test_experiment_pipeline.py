@@ -1,9 +1,10 @@
-"""nat-experiment end to end on a reduced config: the known effect of distillation, resume.
+"""nat-experiment end to end on a reduced config: the literature's predictions, resume.
 
-Real stages (nat-synth, fairseq-train/generate, nat-distill, nat-analyze), shrunk to run in a
-couple of minutes.  The assertions are the ones the field predicts (issue 8), not tuned numbers:
-the vanilla NAT gains BLEU and stops mixing languages when trained on distilled data, the
-distilled corpus is less multimodal at the sentence level, and the teacher beats every NAT.
+Real stages (nat-synth, fairseq-train/generate, nat-distill, nat-analyze), shrunk to about two
+minutes.  The assertions are the fixed predictions of ``nat.experiment.checks`` (issue 8), not
+tuned numbers.  At this size the teacher is weak and its beam collapses most sources onto one
+language, which is Seq-KD's mode reduction in its plainest form; the quick preset shows the same
+predictions with a strong teacher (see its report).
 """
 import json
 import os
@@ -14,10 +15,11 @@ from nat.experiment import config as presets
 from nat.experiment.pipeline import Experiment
 
 REDUCED = {
-    "corpus": {"train": 2000, "valid": 100, "test": 100},
-    "teacher": {"updates": 300, "warmup": 50, "max_tokens": 2048},
-    "nat": [{"name": "vanilla", "arch": "nat_vanilla_tiny", "updates": 200, "lr": 2e-3,
-             "warmup": 50, "max_tokens": 2048, "extra": [], "decode": []}],
+    "corpus": {"train": 1500, "valid": 100, "test": 100},
+    "teacher": {"updates": 60, "warmup": 10},
+    "nat": [{"name": "vanilla", "arch": "nat_vanilla_tiny", "updates": 40, "lr": 2e-3,
+             "warmup": 10, "max_tokens": 4096, "extra": [], "decode": []}],
+    "decode": {"max_len_a": 0, "max_len_b": 30},
     "speed": {"throughput_batch": 64},
 }
 
@@ -42,6 +44,7 @@ def test_results_schema(finished_run):
             assert model[key] is not None, (model["name"], key)
         assert model["batch_invariant_share"] == 1.0, model["name"]
     assert {c["name"] for c in on_disk["corpora"]} == {"raw", "distilled"}
+    assert all(c["complexity_bits"] > 0 for c in on_disk["corpora"])
     assert "nrefs:3" in on_disk["bleu_signature"]
     report = open(os.path.join(out, "report.md"), encoding="utf-8").read()
     assert "fairseq-train" in report and "nat-distill" in report and "nat-synth" in report
@@ -49,18 +52,11 @@ def test_results_schema(finished_run):
         assert os.path.getsize(os.path.join(out, "figures", f"{figure}.png")) > 5000
 
 
-def test_distillation_effect(finished_run):
+def test_literature_predictions_hold(finished_run):
     _, _, results = finished_run
-    models = {m["name"]: m for m in results["models"]}
-    corpora = {c["name"]: c for c in results["corpora"]}
-    raw, distilled = models["vanilla_raw"], models["vanilla_distilled"]
-    assert distilled["bleu"] > raw["bleu"] + 2.0
-    assert distilled["mixed_sentence_rate"] < 0.5 * raw["mixed_sentence_rate"]
-    assert corpora["distilled"]["mode_cross_entropy_bits"] < \
-        corpora["raw"]["mode_cross_entropy_bits"] - 0.3
-    assert corpora["raw"]["mixed_sentence_rate"] == 0.0  # gold targets never mix
-    teacher = models["teacher_beam5"]["bleu"]
-    assert all(teacher > m["bleu"] for m in models.values() if m["family"] != "teacher")
+    assert len(results["predictions"]) == 4
+    failed = [p for p in results["predictions"] if not p["holds"]]
+    assert not failed, failed
 
 
 def test_rerun_skips_every_stage(finished_run):

@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from analysis import plots  # noqa: E402
+from nat.experiment import checks  # noqa: E402
 
 
 def _speedups(models, teacher_name="teacher_beam5", batch_key=None):
@@ -38,7 +39,7 @@ def collect(experiment):
             "bleu": metrics.get("sacrebleu"), "tokenized_bleu": metrics.get("tokenized_bleu"),
             "mixed_sentence_rate": metrics.get("mixed_sentence_rate"),
             "language_entropy_bits": metrics.get("language_entropy_bits"),
-            "language_choice": mixing.get("choice_histogram") or mixing.get("choices"),
+            "language_choice": mixing.get("language_choice_histogram"),
             "repetition_rate": metrics.get("repetition_rate"),
             "sentences_per_second_batch1": round(system["sentences_per_second_batch1"], 2),
             "latency_ms_batch1": round(system["latency_ms_batch1"], 2),
@@ -57,12 +58,12 @@ def collect(experiment):
             "mixed_sentence_rate": metrics.get("mixed_sentence_rate"),
             "language_entropy_bits": metrics.get("language_entropy_bits"),
             "faithfulness_bits": metrics.get("faithfulness_bits"),
-            "language_choice": mixing.get("choice_histogram") or mixing.get("choices"),
+            "language_choice": mixing.get("language_choice_histogram"),
             "signature": metrics.get("signature"),
         })
     bleu_signature = next((m["signature"] for m in analysis["outputs"].values()
                            if "signature" in m), None)
-    return {
+    results = {
         "preset": experiment.config["preset"], "config": experiment.config,
         "models": models, "corpora": corpora, "bleu_signature": bleu_signature,
         "truth": records["corpus"]["result"]["truth"],
@@ -70,6 +71,8 @@ def collect(experiment):
         "stages": {name: {"seconds": rec["seconds"], "commands": rec["commands"]}
                    for name, rec in records.items()},
     }
+    results["predictions"] = checks.predictions(results)
+    return results
 
 
 def _manifest(distilled_dir):
@@ -147,17 +150,22 @@ def write(experiment, results):
 
     lines = [f"# nat-experiment report (preset `{results['preset']}`)", ""]
     lines += _headline(results, batch_key)
+    lines += ["", "What the literature predicts, checked on these numbers:", ""]
+    lines += [f"- {'✓' if p['holds'] else '✗'} {p['claim']}: {p['detail']}"
+              for p in results["predictions"]]
     lines += ["", "![BLEU raw vs distilled](figures/bleu.png)", "",
               "![language simplex](figures/simplex.png)", "",
               "## Training corpora", "",
               "| corpus | C(d) bits | mode classifier CE bits | mixed sentences | language "
-              "entropy bits | F(d) bits vs raw |", "|---|---|---|---|---|---|"]
+              "entropy bits | F(d) bits vs raw | target language shares |",
+              "|---|---|---|---|---|---|---|"]
     for c in corpora:
         lines.append(f"| {c['name']} | {_fmt(c['complexity_bits'], '{:.3f}')} | "
                      f"{_fmt(c['mode_cross_entropy_bits'], '{:.3f}')} | "
                      f"{_fmt(c['mixed_sentence_rate'], '{:.3f}')} | "
                      f"{_fmt(c['language_entropy_bits'], '{:.3f}')} | "
-                     f"{_fmt(c['faithfulness_bits'], '{:.3f}')} |")
+                     f"{_fmt(c['faithfulness_bits'], '{:.3f}')} | "
+                     f"{_shares(c['language_choice'], languages)} |")
     truth = results["truth"].get("train", {})
     if truth:
         lines += ["", f"Generator ground truth (train): H(L|X) = "
@@ -185,6 +193,14 @@ def write(experiment, results):
     with open(os.path.join(out, "report.md"), "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     return {"report": os.path.join(out, "report.md")}
+
+
+def _shares(histogram, languages):
+    """``xa 42% / xb 37% / xc 20%`` from a language-choice histogram."""
+    if not histogram:
+        return "–"
+    total = sum(histogram.values()) or 1
+    return " / ".join(f"{lang} {100 * histogram.get(lang, 0) / total:.0f}%" for lang in languages)
 
 
 def _headline(results, batch_key):

@@ -15,8 +15,8 @@ from nat.experiment.training import Job, run_jobs
 from nat.textio import count_lines, read_lines, write_lines_atomic
 
 NAT_DECODE = ["--iter-decode-max-iter", "0"]
-#: rough seconds per update of a tiny model on 2 cores, for the ETA only
-SECONDS_PER_UPDATE = 0.12
+#: seconds per update of a tiny model, one job per core (quick preset, measured), for the ETA only
+SECONDS_PER_UPDATE = 0.9
 
 
 def _synth_command(out, corpus):

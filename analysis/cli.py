@@ -5,14 +5,13 @@
     nat-analyze outputs --hyp F [--ref F ...] [--ref-dir D] [--lexicon J] [--lang F] --out D
     nat-analyze compare D1 D2 ... --out D
 """
-import argparse
 import glob
 import json
 import os
 import sys
 
 from analysis import alignment, api, lexicon as lexicon_io, nll_gap, report, validation
-from nat.cli import command
+from nat.cli import ArgumentParser, command
 from nat.errors import UserError
 from nat.textio import read_lines
 
@@ -98,7 +97,7 @@ def compare(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="nat-analyze", description=__doc__.split("\n")[0])
+    parser = ArgumentParser(prog="nat-analyze", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
     c = sub.add_parser("corpus", help="complexity, faithfulness, reordering, mixing of a corpus")
     c.add_argument("--source", required=True)

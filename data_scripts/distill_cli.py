@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from nat.cli import command
+from nat.cli import ArgumentParser, command
 from nat.distill.config import BACKENDS, LONG_SOURCE_POLICIES, METHODS, DistillConfig
 
 D = DistillConfig.__dataclass_fields__
@@ -21,7 +21,7 @@ def _default(name):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="nat-distill", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     io = p.add_argument_group("inputs and outputs")

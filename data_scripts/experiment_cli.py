@@ -9,14 +9,14 @@ import json
 import os
 import time
 
-from nat.cli import command
+from nat.cli import ArgumentParser, command
 from nat.errors import UserError
 from nat.experiment import config as presets
 from nat.experiment.pipeline import Experiment
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="nat-experiment", description=__doc__,
+    parser = ArgumentParser(prog="nat-experiment", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="quick", choices=sorted(presets.PRESETS),
                         help="quick: ~15 min on 2 CPU cores; full: larger corpus, more models "

@@ -10,7 +10,7 @@ import os
 import time
 
 from nat import fairseq_cli
-from nat.cli import command
+from nat.cli import ArgumentParser, command
 from nat.errors import UserError
 from nat.textio import check_parallel, read_lines, write_lines_atomic
 from nat.toy import write_toy_corpus
@@ -71,7 +71,7 @@ def run_smoke(out_dir, data_dir=None, src="src", tgt="tgt", updates=200, seed=1)
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="nat-smoke", description=__doc__,
+    parser = ArgumentParser(prog="nat-smoke", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--data", help="directory with {train,valid,test}.{SRC,TGT} "

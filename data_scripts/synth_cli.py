@@ -10,8 +10,7 @@ import dataclasses
 import json
 import sys
 
-from nat.cli import command
-from nat.errors import UserError
+from nat.cli import ArgumentParser, command
 from nat.synth import DEFAULT_MIX, MODES, PRESETS, SPLITS, SynthSettings, generate_corpus
 
 HELP = {
@@ -29,15 +28,8 @@ HELP = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse whose errors are one line (``nat-synth: error: ...``, exit status 2)."""
-
-    def error(self, message):
-        raise UserError(message)
-
-
 def build_parser():
-    parser = _Parser(prog="nat-synth", description=__doc__.split("\n")[0],
+    parser = ArgumentParser(prog="nat-synth", description=__doc__.split("\n")[0],
                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--mode", default="random",

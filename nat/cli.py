@@ -1,9 +1,17 @@
 """Shared command-line plumbing: one-line errors instead of tracebacks, the compat layer on."""
+import argparse
 import functools
 import os
 import sys
 
 from nat.errors import UserError
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line too (raised as UserError inside ``command``)."""
+
+    def error(self, message):
+        raise UserError(message)
 
 
 def command(name):

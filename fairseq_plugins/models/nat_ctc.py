@@ -85,14 +85,7 @@ class CTCModel(UpsampledNATModel):
         lprobs = self.decoder(normalize=True, prev_output_tokens=dec_in, encoder_out=encoder_out)
         tokens, lengths, scores = ctc.greedy_decode(lprobs, dec_in.ne(self.pad).sum(1),
                                                     self.decoder.blank, self.pad)
-        tokens = torch.cat([tokens, tokens.new_full((tokens.size(0), 1), self.pad)], 1)
-        scores = torch.cat([scores, scores.new_zeros(scores.size(0), 1)], 1)
-        tokens.scatter_(1, lengths[:, None], self.eos)
-        history = decoder_out.history
-        if history is not None:
-            history.append(tokens.clone())
-        return decoder_out._replace(output_tokens=tokens, output_scores=scores.type_as(
-            decoder_out.output_scores), attn=None, history=history)
+        return self.finish_decoding(decoder_out, tokens, scores, lengths)
 
 
 def _ctc_defaults(args, scale, glat_ratio):

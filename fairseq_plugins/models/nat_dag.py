@@ -142,15 +142,8 @@ class DAGModel(UpsampledNATModel):
             options["length_penalty"] = 1.0 if penalty is None else penalty
         tokens, scores = DECODERS[strategy](links, lprobs, graph_lengths, self.pad, **options)
         lengths = tokens.ne(self.pad).sum(1)
-        tokens = torch.cat([tokens, tokens.new_full((tokens.size(0), 1), self.pad)], 1)
-        scores = torch.cat([scores, scores.new_zeros(scores.size(0), 1)], 1)
         tokens[:, 0] = self.bos
-        tokens.scatter_(1, (lengths - 1).clamp(min=1)[:, None], self.eos)
-        history = decoder_out.history
-        if history is not None:
-            history.append(tokens.clone())
-        return decoder_out._replace(output_tokens=tokens, output_scores=scores.type_as(
-            decoder_out.output_scores), attn=None, history=history)
+        return self.finish_decoding(decoder_out, tokens, scores, (lengths - 1).clamp(min=1))
 
 
 def _dag_defaults(args, scale, heads):

@@ -141,6 +141,17 @@ class UpsampledNATModel(NATransformerModel):
         return tokens.masked_fill(idx < lengths[:, None], self.unk)
 
     # ---- glancing -------------------------------------------------------------------------
+    def finish_decoding(self, decoder_out, tokens, scores, eos_positions):
+        """Close one-pass outputs: a pad column, eos at ``eos_positions``, history, DecoderOut."""
+        tokens = torch.cat([tokens, tokens.new_full((tokens.size(0), 1), self.pad)], 1)
+        scores = torch.cat([scores, scores.new_zeros(scores.size(0), 1)], 1)
+        tokens.scatter_(1, eos_positions[:, None], self.eos)
+        history = decoder_out.history
+        if history is not None:
+            history.append(tokens.clone())
+        return decoder_out._replace(output_tokens=tokens, output_scores=scores.type_as(
+            decoder_out.output_scores), attn=None, history=history)
+
     def glancing_ratio(self):
         return glancing.annealed_ratio(
             getattr(self.args, "glat_ratio", 0.0) or 0.0,

@@ -1,14 +1,13 @@
 """``nat-bench``: run one benchmark; each prints ratios measured side by side in one run."""
-import argparse
 import importlib
 import pkgutil
 
 import nat.bench
-from nat.cli import command
+from nat.cli import ArgumentParser, command
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="nat-bench",
         description="Benchmarks that compare implementations side by side in one run and "
                     "report ratios (this machine is shared: absolute times are noise).")

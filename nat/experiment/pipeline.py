@@ -54,12 +54,10 @@ class Experiment:
     # ---- helpers --------------------------------------------------------------------------
     def _estimates(self):
         c = self.config
-        nat_updates = sum(m["updates"] for m in c["nat"])
-        round1 = c["teacher"]["updates"] + (nat_updates if "raw" in c["train_data"] else 0)
-        round2 = nat_updates if "distilled" in c["train_data"] else 0
-        parallel = max(1, c["jobs"])
+        updates = c["teacher"]["updates"] + len(c["train_data"]) * sum(
+            m["updates"] for m in c["nat"])
         return {"corpus": 5, "binarize": 5,
-                "train": SECONDS_PER_UPDATE * (round1 + round2) / parallel
+                "train": SECONDS_PER_UPDATE * updates / max(1, c["jobs"])
                 + 0.01 * c["corpus"]["train"] + 10,
                 "decode": 10 * (2 + len(c["nat"]) * len(c["train_data"])),
                 "analysis": 30, "report": 5}

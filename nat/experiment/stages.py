@@ -21,8 +21,7 @@ def settings_key(*parts):
 class StageContext:
     """Handed to a stage function: where to write, and a log of commands run."""
 
-    def __init__(self, runner, name):
-        self.runner = runner
+    def __init__(self, name):
         self.name = name
         self.commands = []
 
@@ -59,7 +58,7 @@ class Runner:
                 self.bar.update(round(self.estimates.get(name, 0)))
                 return record
         self.bar.set_postfix_str(name)
-        ctx = StageContext(self, name)
+        ctx = StageContext(name)
         start = time.time()
         result = function(ctx)
         record = {"stage": name, "key": key, "seconds": round(time.time() - start, 1),

@@ -34,10 +34,6 @@ class Job:
     deps: tuple = ()    # names of jobs that must finish first
 
     @property
-    def checkpoint(self):
-        return os.path.join(self.workdir, "checkpoint_last.pt")
-
-    @property
     def log_path(self):
         return os.path.join(self.workdir, f"{self.tool}.log")
 

@@ -38,6 +38,9 @@ def build_parser():
     io.add_argument("--no-copy-valid", action="store_true",
                     help="do not copy valid/test binaries from --data-bin")
     io.add_argument("--no-binarize", action="store_true", help="write text and manifest only")
+    io.add_argument("--spm", help="sentencepiece model, or a nat-prepare directory (its models):"
+                    " also write OUT/SPLIT.detok.LANG, the corpus decoded to words (SPLIT.LANG "
+                    "stays subwords for binarization); seqinter/selective then score words")
     sel = p.add_argument_group("selection")
     sel.add_argument("--method", choices=METHODS, default=_default("method"))
     sel.add_argument("--nbest", type=int, help="outputs per source: nbest (default --beam) and "
@@ -90,7 +93,7 @@ def config_from_args(args):
         bleu_remove_bpe=args.bleu_remove_bpe, valid_source=args.valid_source,
         valid_target=args.valid_target, copy_valid=not args.no_copy_valid,
         binarize=not args.no_binarize, threads=args.threads, ct2_cache=args.ct2_cache,
-        ct2_compute_type=args.ct2_compute_type, user_dir=args.user_dir,
+        ct2_compute_type=args.ct2_compute_type, user_dir=args.user_dir, spm=args.spm,
         progress=not args.quiet)
 
 

@@ -53,12 +53,16 @@ class DistillConfig:
     ct2_cache: Optional[str] = None
     ct2_compute_type: str = "float32"
     user_dir: Optional[str] = None
+    spm: Optional[str] = None              # sentencepiece model or nat-prepare dir: also write
+                                           # detokenized text (the corpus stays subwords)
     progress: bool = True
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if isinstance(self.paths, str):
             self.paths = [p for p in self.paths.split(":") if p]
+        if self.spm and self.bleu_remove_bpe is None:
+            self.bleu_remove_bpe = "sentencepiece"   # seqinter/selective score words
         self.validate()
 
     @property

@@ -114,6 +114,32 @@ def write_corpus(cfg, teacher, pairs, valid):
     return paths, valid_prefix
 
 
+def write_detok(cfg, teacher, paths):
+    """``{split}.detok.{lang}``: the subword corpus decoded with sentencepiece (for analysis and
+    BLEU; ``{split}.{lang}`` stays subwords, the binarized form)."""
+    from nat.prepare import subwords
+
+    models = subwords.models_for(cfg.spm)
+    sides = {teacher.source_lang: "src", teacher.target_lang: "tgt"}
+    out, unk, empty = {}, 0, 0
+    for lang, path in paths.items():
+        sp = subwords.load(models[sides[lang]])
+        lines = textio.read_lines(path)
+        unk += sum(line.split().count("<unk>") for line in lines)
+        detok = os.path.join(cfg.out, f"{cfg.split}.detok.{lang}")
+        words = subwords.decode(sp, lines)
+        empty += sum(1 for piece_line, text in zip(lines, words) if piece_line and not text)
+        textio.write_lines_atomic(detok, words)
+        out[lang] = detok
+    return {"files": {os.path.basename(p): file_sha256(p) for p in out.values()},
+            "spm": {side: {"path": os.path.abspath(m), "sha256": file_sha256(m)}
+                    for side, m in models.items()},
+            "unk_tokens": unk,
+            "empty_after_decoding": empty,   # e.g. a hypothesis of only '▁' pieces
+            "levels": {os.path.basename(paths[teacher.target_lang]): "subword (binarized)",
+                       os.path.basename(out[teacher.target_lang]): "word (sentencepiece decode)"}}
+
+
 def check_alignment(pairs, total, per_source):
     """Invariant: every source id exactly ``per_source`` times, in id order."""
     ids = [p[0] for p in pairs]
@@ -133,6 +159,10 @@ def remove_stale_temp_files(out, store_root):
 def run(cfg):
     started = time.time()
     sources, targets, valid = read_inputs(cfg)
+    if cfg.spm:                                   # a bad --spm fails before any decoding
+        from nat.prepare import subwords
+        for model in subwords.models_for(cfg.spm).values():
+            subwords.load(model)
     teacher = describe(cfg.paths, cfg.data_bin, cfg.source_lang, cfg.target_lang)
     limit = teacher.max_source_positions
     if cfg.max_source_positions:
@@ -156,6 +186,7 @@ def run(cfg):
                               cfg.selective_ter)
     check_alignment(pairs, len(sources), cfg.output_nbest)
     paths, valid_prefix = write_corpus(cfg, teacher, pairs, valid)
+    detok = write_detok(cfg, teacher, paths) if cfg.spm else None
     splits = {}
     if cfg.binarize:
         splits = binarize_mod.binarize(cfg.out, cfg.split, teacher, cfg.data_bin, valid_prefix,
@@ -194,6 +225,7 @@ def run(cfg):
                         "hypotheses_at_max_len": sum(r["hit_max_len"] for r in records)},
         "outputs": {os.path.basename(p): file_sha256(p) for p in paths.values()},
         "bin": os.path.join(cfg.out, "bin") if cfg.binarize else None,
+        "detok": detok,
         "other_splits": splits,
         "timing": {"wall_s": round(wall, 3), "decode_s": round(decode_s, 3),
                    "sentences_per_s": round(decoded / decode_s, 1) if decode_s else None},

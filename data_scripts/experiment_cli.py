@@ -12,7 +12,7 @@ import time
 from nat.cli import ArgumentParser, command
 from nat.errors import UserError
 from nat.experiment import config as presets
-from nat.experiment.pipeline import Experiment
+from nat.experiment.pipeline import Experiment, describe_plan
 
 
 def build_parser():
@@ -25,6 +25,10 @@ def build_parser():
     parser.add_argument("--out", required=True, help="output directory (reused to resume)")
     parser.add_argument("--show-config", action="store_true",
                         help="print the resolved configuration and exit")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the planned jobs (with what each waits for and its "
+                             "command), the systems decoded and the corpora analysed; run "
+                             "nothing, write nothing")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
@@ -35,6 +39,9 @@ def main(argv=None):
     config = presets.resolve(args.preset, args.config)
     if args.show_config:
         print(json.dumps(config, indent=2))
+        return
+    if args.dry_run:
+        print(describe_plan(Experiment(config, args.out, quiet=True).plan()))
         return
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise UserError(f"--out exists and is not a directory: {args.out}")

@@ -92,7 +92,7 @@ def generate(data_bin, checkpoint, expected, subset="test", task="translation", 
     args = [data_bin, "--path", checkpoint, "--gen-subset", subset, "--task", task,
             "--beam", beam, "--nbest", nbest, "--batch-size", batch_size,
             "--required-batch-size-multiple", 1, "--num-workers", 0]
-    if not _cuda():
+    if not cuda_available():
         args.append("--cpu")
     if user_dir:
         args += ["--user-dir", user_dir]
@@ -103,7 +103,8 @@ def generate(data_bin, checkpoint, expected, subset="test", task="translation", 
                           command=["fairseq-generate"] + [str(a) for a in args])
 
 
-def _cuda():
+def cuda_available():
+    """True when fairseq would use CUDA (a GPU is visible and NAT_FORCE_CPU is not 1)."""
     try:
         import torch
         return torch.cuda.is_available() and os.environ.get("NAT_FORCE_CPU") != "1"

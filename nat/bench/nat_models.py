@@ -1,21 +1,27 @@
 """``nat-bench nat-models``: every tiny NAT vs the AR teacher (beam 5), side by side in one run.
 
-Writes the toy reverse-and-relabel corpus (a reordering task), trains the AR teacher and each NAT
-for the same wall-clock budget with one recipe, decodes the test set with the real
-fairseq-generate at batch 1 and batch 128, and prints BLEU (sacreBLEU on the tokens, no extra
-tokenization) and translation speed (fairseq's own "sentences/s", model time only) as ratios to
-the teacher.  One thread per process on a shared machine: absolute numbers are noise, ratios are
-what the table is for.
+Writes a corpus (``--corpus toy``: the reverse-and-relabel reordering task, one reference;
+``--corpus synth``: the synthetic three-language corpus with a random language per source, the
+multimodal case, scored against all three references with the share of outputs mixing
+languages), trains the AR teacher and each NAT for the same wall-clock budget (and update cap)
+with one recipe, decodes the test set with the real fairseq-generate at batch 1 and batch 128,
+and prints BLEU (sacreBLEU on the tokens, no extra tokenization) and translation speed
+(fairseq's own "sentences/s", model time only) as ratios to the teacher.  One thread per process
+on a shared machine: absolute numbers are noise, ratios are what the table is for.
 """
+import glob
 import os
 import re
 
 from nat import fairseq_cli
 from nat.errors import UserError
+from nat.textio import read_lines
 from nat.toy import write_toy_corpus
 
 TEACHER = "transformer_teacher_tiny"
 NATS = ["nat_vanilla_tiny", "nat_glat_tiny", "nat_ctc_tiny", "nat_ctc_glat_tiny"]
+#: the DAG is opt-in (``--models ... nat_dag_tiny``): an update costs ~3.5x a vanilla one on CPU
+CHOICES = NATS + ["nat_dag_tiny"]
 BATCHES = (1, 128)
 _SPEED = re.compile(r"Translated ([\d,]+) sentences .* in ([\d.]+)s \(([\d.]+) sentences/s")
 
@@ -27,10 +33,14 @@ def register(subparsers):
     p.add_argument("--minutes", type=float, default=2.0,
                    help="training wall-clock budget per model (default 2)")
     p.add_argument("--max-update", type=int, default=100000, help="update cap per model")
+    p.add_argument("--corpus", choices=("toy", "synth"), default="toy",
+                   help="toy reverse-and-relabel task, or the synthetic three-language corpus "
+                   "(small preset, random language per source)")
     p.add_argument("--train-size", type=int, default=4000, help="training sentences")
     p.add_argument("--test-size", type=int, default=500, help="test sentences")
     p.add_argument("--threads", type=int, default=1, help="OMP threads per fairseq process")
-    p.add_argument("--models", nargs="+", default=NATS, choices=NATS, help="NATs to compare")
+    p.add_argument("--max-tokens", type=int, default=2000, help="tokens per batch")
+    p.add_argument("--models", nargs="+", default=NATS, choices=CHOICES, help="NATs to compare")
     p.set_defaults(func=run)
 
 
@@ -38,7 +48,8 @@ def _train(data_bin, arch, save_dir, args, env):
     ar = arch == TEACHER
     opts = [data_bin, "--user-dir", fairseq_cli.PLUGIN_DIR, "--arch", arch,
             "--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--lr", "2e-3",
-            "--max-tokens", "2000", "--stop-time-hours", args.minutes / 60,
+            "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "100", "--clip-norm", "1.0",
+            "--max-tokens", args.max_tokens, "--stop-time-hours", args.minutes / 60,
             "--max-update", args.max_update, "--save-dir", save_dir, "--no-epoch-checkpoints",
             "--disable-validation", "--save-interval", "100000", "--cpu", "--seed", "1",
             "--log-format", "simple", "--log-interval", "50", "--num-workers", "0",
@@ -66,26 +77,44 @@ def _decode(data_bin, checkpoint, arch, batch, n, log_dir):
     return result.best(), float(match.group(3))
 
 
-def _bleu(hyps, refs):
+def _write_corpus(args):
+    """``(corpus dir, reference sets, lexicon or None)``."""
+    out = os.path.join(args.out, "corpus")
+    if args.corpus == "toy":
+        write_toy_corpus(out, train=args.train_size, valid=100, test=args.test_size)
+        return out, [read_lines(os.path.join(out, "test.tgt"))], None
+    from analysis import lexicon as lexicon_io
+    from nat.synth.corpus import generate_corpus
+
+    generate_corpus(out, mode="random", seed=1, preset="small",
+                    sizes=(args.train_size, 100, args.test_size))
+    refs = [read_lines(path) for path in sorted(glob.glob(os.path.join(out, "test.ref.*")))]
+    return out, refs, lexicon_io.load(os.path.join(out, "lexicon.json"))
+
+
+def _score(hyps, refs, lexicon):
+    """(sacreBLEU on the tokens against every reference set, mixed-sentence rate or None)."""
     import sacrebleu
 
-    return sacrebleu.corpus_bleu(hyps, [refs], tokenize="none").score
+    bleu = sacrebleu.corpus_bleu(hyps, refs, tokenize="none").score
+    if lexicon is None:
+        return bleu, None
+    from analysis.api import language_mixing
+
+    return bleu, language_mixing(hyps, lexicon)["mixed_sentence_rate"]
 
 
 def run(args):
     from tqdm import tqdm
 
     os.makedirs(args.out, exist_ok=True)
-    corpus = write_toy_corpus(os.path.join(args.out, "corpus"), train=args.train_size,
-                              valid=100, test=args.test_size)
+    corpus, refs, lexicon = _write_corpus(args)
     data_bin = os.path.join(args.out, "bin")
     fairseq_cli.run_tool("fairseq-preprocess", [
         "--source-lang", "src", "--target-lang", "tgt",
         "--trainpref", os.path.join(corpus, "train"), "--validpref", os.path.join(corpus, "valid"),
         "--testpref", os.path.join(corpus, "test"), "--destdir", data_bin,
         "--joined-dictionary", "--workers", "1"], log_path=os.path.join(data_bin, "prep.log"))
-    with open(os.path.join(corpus, "test.tgt"), encoding="utf-8") as handle:
-        refs = handle.read().splitlines()
     env = {"OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
     os.environ.update(env)                # also for fairseq_cli.generate's subprocesses
     rows = []
@@ -95,23 +124,29 @@ def run(args):
         checkpoint, updates = _train(data_bin, arch, work, args, env)
         speeds, hyps = {}, None
         for batch in BATCHES:
-            best, speed = _decode(data_bin, checkpoint, arch, batch, len(refs), work)
+            best, speed = _decode(data_bin, checkpoint, arch, batch, len(refs[0]), work)
             if hyps is not None and best != hyps:
                 raise UserError(f"{arch}: hypotheses differ between batch 1 and {batch}")
             hyps, speeds[batch] = best, speed
-        rows.append((arch, updates, _bleu(hyps, refs), speeds))
+        rows.append((arch, updates, *_score(hyps, refs, lexicon), speeds))
     teacher = rows[0]
-    print(f"\nToy reverse-and-relabel task: {args.train_size} training / {len(refs)} test "
-          f"sentences, {args.minutes:g} min training per model, {args.threads} thread(s); "
-          f"NATs one pass (--iter-decode-max-iter 0), teacher beam 5.")
+    task = ("toy reverse-and-relabel task" if args.corpus == "toy" else
+            "synthetic three-language corpus (random language per source; BLEU against all "
+            "three references)")
+    print(f"\n{task}: {args.train_size} training / {len(refs[0])} test sentences, "
+          f"{args.minutes:g} min (at most {args.max_update} updates) training per model, "
+          f"{args.max_tokens} tokens per batch, {args.threads} thread(s); NATs one pass "
+          f"(--iter-decode-max-iter 0), teacher beam 5.")
     print("Hypotheses checked identical at batch 1 and batch 128 for every model.\n")
-    head = (f"| {'model':<34} | updates | BLEU  | BLEU vs AR | sent/s b1 | x AR b1 "
+    mixed_head = " mixed |" if lexicon is not None else ""
+    head = (f"| {'model':<34} | updates | BLEU  | BLEU vs AR |{mixed_head} sent/s b1 | x AR b1 "
             f"| sent/s b128 | x AR b128 |")
     print(head)
     print("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
-    for arch, updates, bleu, speeds in rows:
+    for arch, updates, bleu, mixed, speeds in rows:
         label = arch + (" (beam 5)" if arch == TEACHER else "")
+        mixed_cell = f" {mixed:5.3f} |" if lexicon is not None else ""
         print(f"| {label:<34} | {updates:>7} | {bleu:5.1f} | {bleu - teacher[2]:+10.1f} "
-              f"| {speeds[1]:9.1f} | {speeds[1] / teacher[3][1]:7.2f} "
-              f"| {speeds[128]:11.1f} | {speeds[128] / teacher[3][128]:9.2f} |")
+              f"|{mixed_cell} {speeds[1]:9.1f} | {speeds[1] / teacher[4][1]:7.2f} "
+              f"| {speeds[128]:11.1f} | {speeds[128] / teacher[4][128]:9.2f} |")
     return 0

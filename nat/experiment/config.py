@@ -8,6 +8,7 @@ import json
 import os
 
 from nat.errors import UserError
+from nat.experiment import variants
 
 #: fairseq-train flags shared by every model of a preset (per-model flags extend them).
 COMMON_TRAIN = ["--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--clip-norm", "1.0",
@@ -43,6 +44,16 @@ QUICK = {
     "decode": {"max_len_a": 0, "max_len_b": 64},
 }
 
+# Off in the quick preset, on in the full one (schema: nat/experiment/variants.py): teachers
+# retrained on their predecessor's distilled data, autoregressive Seq-KD / Word-KD students.
+QUICK.update({"born_again": {"rounds": 0, "from": "distilled"}, "ar_students": []})
+
+#: transformer-base size (6+6 layers, 512 dims, 8 heads) over a tiny architecture's defaults
+BASE_SIZE = ["--encoder-layers", "6", "--decoder-layers", "6", "--encoder-embed-dim", "512",
+             "--decoder-embed-dim", "512", "--encoder-ffn-embed-dim", "2048",
+             "--decoder-ffn-embed-dim", "2048", "--encoder-attention-heads", "8",
+             "--decoder-attention-heads", "8"]
+
 FULL = copy.deepcopy(QUICK)
 FULL.update({
     "corpus": {"mode": "random", "mix": "0.34,0.33,0.33", "preset": "default",
@@ -50,22 +61,45 @@ FULL.update({
     "teacher": {"name": "teacher", "arch": "transformer_teacher_tiny", "updates": 20000,
                 "lr": 1e-3, "warmup": 1000, "max_tokens": 8192,
                 "extra": ["--criterion", "label_smoothed_cross_entropy",
-                          "--label-smoothing", "0.1", "--encoder-layers", "6",
-                          "--decoder-layers", "6", "--encoder-embed-dim", "512",
-                          "--decoder-embed-dim", "512", "--encoder-ffn-embed-dim", "2048",
-                          "--decoder-ffn-embed-dim", "2048", "--encoder-attention-heads", "8",
-                          "--decoder-attention-heads", "8"]},
+                          "--label-smoothing", "0.1", *BASE_SIZE]},
+    # base-size NATs (6+6 layers, 512 dims: fairseq's vanilla NAT and our *_base archs)
     "nat": [
-        {"name": "vanilla", "arch": "nat_vanilla_tiny", "updates": 20000, "lr": 5e-4,
+        # the vanilla NAT (the most mode-sensitive) also on every other distilled corpus
+        {"name": "vanilla", "arch": "nonautoregressive_transformer", "updates": 20000,
+         "lr": 5e-4,
+         "warmup": 1000, "max_tokens": 8192, "extra": [], "decode": [],
+         "train_data": ["raw", "distilled", "seqinter", "sample", "born_again_2"]},
+        {"name": "glat", "arch": "nat_glat_base", "updates": 20000, "lr": 5e-4,
          "warmup": 1000, "max_tokens": 8192, "extra": [], "decode": []},
-        {"name": "glat", "arch": "nat_glat_tiny", "updates": 20000, "lr": 5e-4,
+        {"name": "ctc", "arch": "nat_ctc_base", "updates": 20000, "lr": 5e-4,
          "warmup": 1000, "max_tokens": 8192, "extra": [], "decode": []},
-        {"name": "ctc", "arch": "nat_ctc_tiny", "updates": 20000, "lr": 5e-4,
+        {"name": "ctc_glat", "arch": "nat_ctc_glat_base", "updates": 20000, "lr": 5e-4,
          "warmup": 1000, "max_tokens": 8192, "extra": [], "decode": []},
-        {"name": "ctc_glat", "arch": "nat_ctc_glat_tiny", "updates": 20000, "lr": 5e-4,
+        {"name": "dag", "arch": "nat_dag_base", "updates": 20000, "lr": 5e-4,
          "warmup": 1000, "max_tokens": 8192, "extra": [], "decode": []},
-        {"name": "dag", "arch": "nat_dag_tiny", "updates": 20000, "lr": 5e-4,
-         "warmup": 1000, "max_tokens": 8192, "extra": [], "decode": []},
+    ],
+    # named corpora decoded by the teacher; ``distilled`` is the quick preset's Seq-KD corpus
+    "distill": [
+        {"name": "distilled", "method": "seqkd", "beam": 5, "lenpen": 1.0,
+         "backend": "ctranslate2"},
+        # Seq-Inter: the candidate of the 8-best list with the best sentence BLEU vs the gold
+        {"name": "seqinter", "method": "seqinter", "beam": 8, "lenpen": 1.0,
+         "backend": "ctranslate2"},
+        # one unrestricted sample per source: keeps the teacher's multimodality (a control)
+        {"name": "sample", "method": "sample", "beam": 1, "lenpen": 1.0,
+         "backend": "ctranslate2", "sampling_topk": -1, "sampling_temperature": 1.0},
+    ],
+    "born_again": {"rounds": 2, "from": "distilled"},  # corpora born_again_1, born_again_2
+    "ar_students": [
+        # Seq-KD (Kim & Rush 2016): plain label-smoothed CE on the teacher's beam outputs
+        {"name": "student_seqkd", "arch": "transformer_student_tiny", "train_data": "distilled",
+         "word_kd": None, "updates": 20000, "lr": 1e-3, "warmup": 1000, "max_tokens": 8192,
+         "label_smoothing": 0.1, "extra": list(BASE_SIZE), "beam": 5},
+        # Word-KD: (1-a) NLL(gold) + a KL(teacher || student) on the raw data
+        {"name": "student_wordkd", "arch": "transformer_student_tiny", "train_data": "raw",
+         "word_kd": {"alpha": 0.5, "temperature": 1.0}, "updates": 20000, "lr": 1e-3,
+         "warmup": 1000, "max_tokens": 8192, "label_smoothing": 0.1, "extra": list(BASE_SIZE),
+         "beam": 5},
     ],
 })
 
@@ -113,7 +147,5 @@ def resolve(preset, config_path=None):
     if config_path:
         config = deep_merge(config, load_override(config_path))
     config["preset"] = preset
-    for entry in config["train_data"]:
-        if entry not in ("raw", "distilled"):
-            raise UserError(f"train_data entries must be 'raw' or 'distilled', got {entry!r}")
+    variants.validate(config)  # every corpus / model name resolves (one-line errors)
     return config

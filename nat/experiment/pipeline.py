@@ -2,13 +2,17 @@
 distilled NATs -> decoding and speed -> analysis -> report.
 
 Every stage runs the real commands (nat-synth, fairseq-*, nat-distill, nat-analyze) and
-records them, so the report can list each step for a user to re-run by hand.
+records them, so the report can list each step for a user to re-run by hand.  What the config
+asks for beyond the quick preset (several distilled corpora, born-again teachers, AR students)
+comes from ``variants``; it only adds jobs to the one dependency graph and systems to decode.
 """
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from nat import fairseq_cli
 from nat.experiment import config as presets
+from nat.experiment import variants
 from nat.experiment.speed import timed_generate
 from nat.experiment.stages import Runner, settings_key
 from nat.experiment.training import Job, run_jobs
@@ -30,11 +34,62 @@ def _train_args(data_bin, model, save_dir, seed, nat):
     args = [data_bin, "--user-dir", fairseq_cli.PLUGIN_DIR, "--arch", model["arch"],
             "--lr", model["lr"], "--warmup-updates", model["warmup"],
             "--max-tokens", model["max_tokens"], "--max-update", model["updates"],
-            "--save-dir", save_dir, "--seed", seed, "--cpu",
-            *presets.COMMON_TRAIN]
+            "--save-dir", save_dir, "--seed", seed,
+            *([] if fairseq_cli.cuda_available() else ["--cpu"]), *presets.COMMON_TRAIN]
     if nat:
         args += presets.NAT_TRAIN
     return args + list(model.get("extra", []))
+
+
+def _student_criterion(student, teacher_checkpoint):
+    """Plain label-smoothed CE (Seq-KD on a distilled corpus) or Word-KD against the teacher."""
+    smoothing = ["--label-smoothing", student["label_smoothing"]]
+    kd = student["word_kd"]
+    if kd is None:
+        return ["--criterion", "label_smoothed_cross_entropy"] + smoothing
+    return ["--criterion", "word_kd"] + smoothing + [
+        "--teacher-path", teacher_checkpoint, "--kd-alpha", kd["alpha"],
+        "--kd-temperature", kd["temperature"]]
+
+
+def critical_path_order(jobs):
+    """``jobs`` sorted by the updates still ahead of each (its own plus its longest chain of
+    dependants), longest first; ties keep their order.  run_jobs starts ready jobs in list
+    order, so the teacher -> distillation -> born-again chain goes first and independent jobs
+    fill the idle cores."""
+    children = {job.name: [] for job in jobs}
+    for job in jobs:
+        for dep in job.deps:
+            children.setdefault(dep, []).append(job.name)
+    by_name, tail = {job.name: job for job in jobs}, {}
+
+    def ahead(name):
+        if name not in tail:
+            tail[name] = by_name[name].updates + max(
+                (ahead(child) for child in children[name]), default=0)
+        return tail[name]
+
+    return sorted(jobs, key=lambda job: -ahead(job.name))
+
+
+def describe_plan(plan):
+    """The plan as text: one block per job (start order, what it waits for, its command), then
+    the systems decoded and the corpora analysed."""
+    lines = [f"{len(plan['jobs'])} jobs, up to {plan['parallel']} at a time, in start order "
+             "(a job starts once everything after 'after:' has finished):"]
+    for job in plan["jobs"]:
+        updates = f", {job['updates']} updates" if job["updates"] else ""
+        lines += [f"  {job['name']} ({job['tool']}{updates}; after: "
+                  f"{', '.join(job['deps']) or '-'})",
+                  "    " + " ".join(str(part) for part in job["command"])]
+    lines.append(f"decode on the test set ({len(plan['systems'])} systems, batch 1 and large "
+                 "batch):")
+    lines += [f"  {s['name']} ({s['family']}, trained on {s['train_data']}, beam {s['beam']})"
+              for s in plan["systems"]]
+    lines.append("corpora analysed:")
+    lines += [f"  {c['name']}" + (f" ({c['method']} by {c['made_by']}, job {c['job']})"
+                                  if c["job"] else "") for c in plan["corpora"]]
+    return "\n".join(lines)
 
 
 class Experiment:
@@ -46,21 +101,32 @@ class Experiment:
         self.quiet = quiet
         self.data = os.path.join(self.out, "data")
         self.raw_bin = os.path.join(self.out, "bin", "raw")
-        self.distilled_dir = os.path.join(self.out, "distilled")
-        self.distilled_bin = os.path.join(self.distilled_dir, "bin")
-        self.runner = Runner(self.out, self._estimates(), quiet=quiet)
+        self.distilled_dir = os.path.join(self.out, "distilled")  # the default corpus
+        # every name in the config checked before anything runs (one-line UserError)
+        self.corpora = {c.name: c for c in variants.validate(config)}
+        self.teachers = variants.teachers(config)
+        self.students = variants.ar_students(config)
         self.keys = {}
+        self.corpus_keys = {}  # corpus name -> settings key of its data (filled by jobs())
+        self._runner = None
+
+    @property
+    def runner(self):
+        """The stage runner (created on first use, so planning writes nothing)."""
+        if self._runner is None:
+            self._runner = Runner(self.out, self._estimates(), quiet=self.quiet)
+        return self._runner
 
     # ---- helpers --------------------------------------------------------------------------
     def _estimates(self):
-        c = self.config
-        updates = c["teacher"]["updates"] + len(c["train_data"]) * sum(
-            m["updates"] for m in c["nat"])
+        c, jobs = self.config, self.jobs()
+        updates = sum(job.updates for job in jobs)
+        distills = sum(job.tool == "nat-distill" for job in jobs)
         return {"corpus": 5, "binarize": 5,
                 "train": SECONDS_PER_UPDATE * updates / max(1, c["jobs"])
-                + 0.01 * c["corpus"]["train"] + 10,
-                "decode": 10 * (2 + len(c["nat"]) * len(c["train_data"])),
-                "analysis": 30, "report": 5}
+                + 0.01 * c["corpus"]["train"] * distills + 10,
+                "decode": 10 * len(self.systems()),
+                "analysis": 15 * len(self.corpora), "report": 5}
 
     def _run_tool(self, ctx, tool, args, log):
         ctx.record([tool] + [str(a) for a in args])
@@ -68,8 +134,20 @@ class Experiment:
 
     def nat_runs(self):
         """(name, model config, train_data) of every NAT to train, raw first."""
-        return [(f"{m['name']}_{data}", m, data)
-                for data in self.config["train_data"] for m in self.config["nat"]]
+        return variants.nat_runs(self.config)
+
+    def corpus_dir(self, name):
+        """Text, binaries and manifest of a distilled corpus (the default one keeps the
+        ``distilled`` directory of earlier versions)."""
+        if name == variants.DEFAULT:
+            return self.distilled_dir
+        return os.path.join(self.out, "corpora", name)
+
+    def corpus_bin(self, name):
+        return self.raw_bin if name == variants.RAW else os.path.join(self.corpus_dir(name), "bin")
+
+    def checkpoint(self, job):
+        return os.path.join(self.out, "checkpoints", job, "checkpoint_last.pt")
 
     # ---- stages ---------------------------------------------------------------------------
     def corpus(self):
@@ -99,45 +177,70 @@ class Experiment:
         self.keys["binarize"] = key
         return self.runner.run("binarize", key, run)
 
-    def _distill_args(self, teacher_checkpoint):
-        d, limits = self.config["distill"], self.config["decode"]
-        return ["--path", teacher_checkpoint, "--data-bin", self.raw_bin,
+    def _distill_args(self, corpus, teacher_checkpoint):
+        d, limits = corpus.settings, self.config["decode"]
+        args = ["--path", teacher_checkpoint, "--data-bin", self.raw_bin,
                 "--source", os.path.join(self.data, "train.src"),
                 "--target", os.path.join(self.data, "train.tgt"),
                 "--valid-source", os.path.join(self.data, "valid.src"),
                 "--valid-target", os.path.join(self.data, "valid.tgt"),
-                "--out", self.distilled_dir, "--method", d["method"], "--beam", d["beam"],
-                "--lenpen", d["lenpen"], "--backend", d["backend"],
+                "--out", self.corpus_dir(corpus.name), "--method", d["method"],
+                "--beam", d["beam"], "--lenpen", d["lenpen"], "--backend", d["backend"],
                 "--max-len-a", limits["max_len_a"], "--max-len-b", limits["max_len_b"],
                 "--quiet"]
+        for key, flag in variants.DISTILL_FLAGS.items():
+            if key in d:
+                args += [flag, d[key]]
+        return args + list(d.get("extra", []))
 
     def jobs(self):
-        """teacher -> distillation -> NATs on distilled data; NATs on raw data in between."""
+        """The dependency graph: teacher -> its distillation variants -> born-again teacher 1
+        -> its corpus -> ...; NATs and AR students after the corpus they train on (Word-KD
+        students also after the teacher); NATs on raw data depend on nothing."""
         seed, ckpt_root = self.config["seed"], os.path.join(self.out, "checkpoints")
-        teacher = self.config["teacher"]
-        teacher_key = settings_key("train", teacher, self.keys["binarize"], seed)
-        teacher_dir = os.path.join(ckpt_root, "teacher")
-        jobs = [Job("teacher", "fairseq-train",
-                    _train_args(self.raw_bin, teacher, teacher_dir, seed, nat=False),
-                    teacher_dir, teacher["updates"], teacher_key)]
-        distill_key = settings_key("distill", self.config["distill"], self.config["decode"],
-                                   teacher_key)
-        self.keys["distill"] = distill_key
-        jobs.append(Job("distill", "nat-distill",
-                        self._distill_args(os.path.join(teacher_dir, "checkpoint_last.pt")),
-                        self.distilled_dir, 0, distill_key, deps=("teacher",)))
+        keys = {variants.RAW: self.keys.get("binarize")}  # corpus -> key of its data
+        made_by = {variants.RAW: None}                     # corpus -> job that makes it
+        jobs, teacher_keys = [], {}
+        for teacher in self.teachers:  # each trains on a corpus made earlier in this loop
+            settings = self.config["teacher"]
+            key = settings_key("train", settings, keys[teacher.train_data], seed)
+            teacher_keys[teacher.job] = key
+            save_dir = os.path.join(ckpt_root, teacher.job)
+            deps = (made_by[teacher.train_data],) if made_by[teacher.train_data] else ()
+            jobs.append(Job(teacher.job, "fairseq-train",
+                            _train_args(self.corpus_bin(teacher.train_data), settings,
+                                        save_dir, seed, nat=False),
+                            save_dir, settings["updates"], key, deps=deps))
+            for name in teacher.distils:
+                corpus = self.corpora[name]
+                keys[name] = settings_key("distill", corpus.key_settings,
+                                          self.config["decode"], key)
+                made_by[name] = corpus.job
+                jobs.append(Job(corpus.job, "nat-distill",
+                                self._distill_args(corpus, self.checkpoint(teacher.job)),
+                                self.corpus_dir(name), 0, keys[name], deps=(teacher.job,)))
+        self.corpus_keys = dict(keys)
         for name, model, data in self.nat_runs():
-            upstream = self.keys["binarize"] if data == "raw" else distill_key
             save_dir = os.path.join(ckpt_root, name)
-            data_bin = self.raw_bin if data == "raw" else self.distilled_bin
+            settings = {k: v for k, v in model.items() if k != "train_data"}
             jobs.append(Job(name, "fairseq-train",
-                            _train_args(data_bin, model, save_dir, seed, nat=True),
+                            _train_args(self.corpus_bin(data), model, save_dir, seed, nat=True),
                             save_dir, model["updates"],
-                            settings_key("train", model, upstream, seed),
-                            deps=() if data == "raw" else ("distill",)))
-        # the critical path (teacher -> distill -> distilled NATs) is started first
-        order = {"teacher": 0, "distill": 1}
-        return sorted(jobs, key=lambda j: order.get(j.name, 3 if j.deps else 2))
+                            settings_key("train", settings, keys[data], seed),
+                            deps=(made_by[data],) if made_by[data] else ()))
+        for student in self.students:
+            name, data, kd = student["name"], student["train_data"], student["word_kd"]
+            save_dir = os.path.join(ckpt_root, name)
+            model = dict(student, extra=_student_criterion(student, self.checkpoint("teacher"))
+                         + list(student["extra"]))
+            deps = tuple(d for d in (made_by[data], "teacher" if kd else None) if d)
+            jobs.append(Job(name, "fairseq-train",
+                            _train_args(self.corpus_bin(data), model, save_dir, seed, nat=False),
+                            save_dir, student["updates"],
+                            settings_key("train", student, keys[data], seed,
+                                         teacher_keys["teacher"] if kd else None),
+                            deps=tuple(dict.fromkeys(deps))))
+        return critical_path_order(jobs)
 
     def train(self):
         """Every fairseq-train and the nat-distill run, side by side as dependencies allow."""
@@ -152,29 +255,60 @@ class Experiment:
         return self.runner.run("train", key, run)
 
     def systems(self):
-        """(name, checkpoint, task, beam, extra decode args, train_data, family) to decode."""
-        ckpt = lambda name: os.path.join(self.out, "checkpoints", name, "checkpoint_last.pt")
+        """Every model to decode on the test set: {name, checkpoint, task, beam, extra,
+        train_data, family, job}; teachers and AR students with beam search, NATs in one pass."""
         limits = ["--max-len-a", self.config["decode"]["max_len_a"],
                   "--max-len-b", self.config["decode"]["max_len_b"]]
-        found = [("teacher_beam5", ckpt("teacher"), "translation", 5, limits, "raw", "teacher"),
-                 ("teacher_greedy", ckpt("teacher"), "translation", 1, limits, "raw",
-                  "teacher")]
+
+        def system(name, job, task, beam, extra, data, family, **more):
+            return dict(name=name, checkpoint=self.checkpoint(job), task=task, beam=beam,
+                        extra=extra, train_data=data, family=family, job=job, **more)
+
+        found = [system("teacher_beam5", "teacher", "translation", 5, limits, "raw", "teacher"),
+                 system("teacher_greedy", "teacher", "translation", 1, limits, "raw", "teacher")]
+        for teacher in self.teachers[1:]:
+            found.append(system(teacher.system, teacher.job, "translation", 5, limits,
+                                teacher.train_data, "teacher", round=teacher.round))
         for name, model, data in self.nat_runs():
-            found.append((name, ckpt(name), "translation_lev", 1,
-                          NAT_DECODE + list(model.get("decode", [])), data, model["name"]))
+            found.append(system(name, name, "translation_lev", 1,
+                                NAT_DECODE + list(model.get("decode", [])), data, model["name"]))
+        for student in self.students:
+            found.append(system(student["name"], student["name"], "translation", student["beam"],
+                                limits, student["train_data"], "ar_student"))
         return found
+
+    def plan(self):
+        """What this config would run, without running anything: the training/distillation
+        jobs in start order with their dependencies, the systems decoded and the corpora
+        analysed (``nat-experiment --dry-run`` prints it)."""
+        jobs = self.jobs()
+        return {
+            "jobs": [{"name": j.name, "tool": j.tool, "deps": list(j.deps),
+                      "updates": j.updates, "command": j.command} for j in jobs],
+            "parallel": self.config["jobs"],
+            "systems": [{k: s[k] for k in ("name", "family", "train_data", "task", "beam",
+                                           "job")} for s in self.systems()],
+            "corpora": [{"name": c.name, "made_by": c.teacher or None,
+                         "job": c.job if c.distilled else None,
+                         "method": c.settings.get("method"), "round": c.round}
+                        for c in self.corpora.values()],
+        }
 
     def decode(self):
         systems = self.systems()
         key = settings_key("decode", self.config["speed"], self.config["decode"],
-                           self.runner.records["train"]["key"], [s[:5] for s in systems])
+                           self.runner.records["train"]["key"],
+                           [[s["name"], s["checkpoint"], s["task"], s["beam"], s["extra"]]
+                            for s in systems])
         n_test = count_lines(os.path.join(self.data, "test.src"))
         hyp_dir = os.path.join(self.out, "hyps")
         speed = self.config["speed"]
 
         def run(ctx):
             results = {}
-            for name, checkpoint, task, beam, extra, data, family in systems:
+            for s in systems:
+                name, checkpoint, task, beam, extra = (s["name"], s["checkpoint"], s["task"],
+                                                       s["beam"], s["extra"])
                 logs = os.path.join(self.out, "logs", f"generate_{name}")
                 big, per_s_big = timed_generate(self.raw_bin, checkpoint, n_test, task, beam,
                                                 speed["throughput_batch"], extra,
@@ -188,51 +322,65 @@ class Experiment:
                                 for a, b in zip(big.hypotheses, one.hypotheses))
                 path = os.path.join(hyp_dir, f"{name}.txt")
                 write_lines_atomic(path, hyps)
-                results[name] = {"hyp": path, "family": family, "train_data": data,
+                results[name] = {"hyp": path, "family": s["family"],
+                                 "train_data": s["train_data"], "job": s["job"], "beam": beam,
                                  "sentences_per_second_batch1": per_s_one,
                                  "latency_ms_batch1": 1000.0 / per_s_one,
                                  f"sentences_per_second_batch{speed['throughput_batch']}":
                                      per_s_big,
                                  "batch_invariant_share": identical / n_test}
+                if "round" in s:
+                    results[name]["born_again_round"] = s["round"]
             return results
 
         return self.runner.run("decode", key, run)
 
+    def _corpus_analysis_args(self, corpus):
+        lexicon = os.path.join(self.data, "lexicon.json")
+        if not corpus.distilled:
+            return ["corpus", "--source", os.path.join(self.data, "train.src"),
+                    "--target", os.path.join(self.data, "train.tgt"), "--lexicon", lexicon,
+                    "--aligner", "eflomal", "--name", corpus.name]
+        here = self.corpus_dir(corpus.name)
+        if corpus.one_per_source:  # line-aligned with raw: F(d) against the gold targets
+            source = os.path.join(self.data, "train.src")
+            reference = ["--reference-target", os.path.join(self.data, "train.tgt")]
+        else:  # several targets per source (nbest, samples): its own source side
+            source, reference = os.path.join(here, "train.src"), []
+        return ["corpus", "--source", source, "--target", os.path.join(here, "train.tgt"),
+                "--lexicon", lexicon, "--aligner", "eflomal", *reference,
+                "--name", corpus.name]
+
     def analysis(self):
+        distilled = [c.name for c in self.corpora.values() if c.distilled]
         key = settings_key("analysis", self.runner.records["decode"]["key"],
-                           self.keys["distill"])
+                           [self.corpus_keys.get(name) for name in distilled])
         lexicon = os.path.join(self.data, "lexicon.json")
         adir = os.path.join(self.out, "analysis")
 
-        def analyze(ctx, args, out):
-            self._run_tool(ctx, "nat-analyze", args + ["--out", out],
-                           f"analyze_{os.path.basename(out)}.log")
-            with open(os.path.join(out, "metrics.json"), encoding="utf-8") as handle:
-                return json.load(handle)
-
         def run(ctx):
-            src = os.path.join(self.data, "train.src")
-            corpora = {
-                "raw": analyze(ctx, ["corpus", "--source", src,
-                                     "--target", os.path.join(self.data, "train.tgt"),
-                                     "--lexicon", lexicon, "--aligner", "eflomal",
-                                     "--name", "raw"], os.path.join(adir, "corpus_raw")),
-                "distilled": analyze(ctx, ["corpus", "--source", src,
-                                           "--target", os.path.join(self.distilled_dir,
-                                                                    "train.tgt"),
-                                           "--lexicon", lexicon, "--aligner", "eflomal",
-                                           "--reference-target",
-                                           os.path.join(self.data, "train.tgt"),
-                                           "--name", "distilled"],
-                                     os.path.join(adir, "corpus_distilled")),
-            }
-            outputs = {}
+            todo = [("corpora", c.name, self._corpus_analysis_args(c),
+                     os.path.join(adir, f"corpus_{c.name}")) for c in self.corpora.values()]
             for name, system in self.runner.records["decode"]["result"].items():
-                outputs[name] = analyze(ctx, ["outputs", "--hyp", system["hyp"],
-                                              "--ref-dir", self.data, "--lexicon", lexicon,
-                                              "--name", name],
-                                        os.path.join(adir, f"outputs_{name}"))
-            return {"corpora": corpora, "outputs": outputs}
+                todo.append(("outputs", name, ["outputs", "--hyp", system["hyp"], "--ref-dir",
+                                               self.data, "--lexicon", lexicon, "--name", name],
+                             os.path.join(adir, f"outputs_{name}")))
+            for _, _, args, out in todo:  # recorded in order; run side by side (1 thread each)
+                ctx.record(["nat-analyze"] + args + ["--out", out])
+
+            def analyze(item):
+                _, _, args, out = item
+                fairseq_cli.run_tool("nat-analyze", args + ["--out", out], log_path=os.path.join(
+                    self.out, "logs", f"analyze_{os.path.basename(out)}.log"))
+                with open(os.path.join(out, "metrics.json"), encoding="utf-8") as handle:
+                    return json.load(handle)
+
+            with ThreadPoolExecutor(max(1, self.config["jobs"])) as pool:
+                metrics = list(pool.map(analyze, todo))
+            result = {"corpora": {}, "outputs": {}}
+            for (group, name, _, _), value in zip(todo, metrics):
+                result[group][name] = value
+            return result
 
         return self.runner.run("analysis", key, run)
 

@@ -9,7 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from analysis import plots  # noqa: E402
-from nat.experiment import checks  # noqa: E402
+from nat.experiment import checks, variants  # noqa: E402
+from nat.textio import count_lines  # noqa: E402
 
 
 def _speedups(models, teacher_name="teacher_beam5", batch_key=None):
@@ -33,7 +34,7 @@ def collect(experiment):
     for name, system in decoded.items():
         metrics = analysis["outputs"][name]
         mixing = metrics["measures"].get("mixing", {})
-        train_name = "teacher" if system["family"] == "teacher" else name
+        train_name = system.get("job") or ("teacher" if system["family"] == "teacher" else name)
         models.append({
             "name": name, "family": system["family"], "train_data": system["train_data"],
             "bleu": metrics.get("sacrebleu"), "tokenized_bleu": metrics.get("tokenized_bleu"),
@@ -48,12 +49,20 @@ def collect(experiment):
             "train_seconds": trained.get(train_name, {}).get("train_seconds"),
             "final_train_loss": trained.get(train_name, {}).get("final_train_loss"),
         })
+        if "born_again_round" in system:
+            models[-1]["born_again_round"] = system["born_again_round"]
     _speedups(models, batch_key=batch_key)
     corpora = []
     for name, metrics in analysis["corpora"].items():
         mixing = metrics["measures"].get("mixing", {})
+        spec = experiment.corpora.get(name, variants.Corpus(name))
+        where = experiment.corpus_dir(name) if spec.distilled else experiment.data
         corpora.append({
-            "name": name, "complexity_bits": metrics.get("complexity_bits"),
+            "name": name, "method": spec.settings.get("method"),
+            "made_by": spec.teacher or None, "born_again_round": spec.round,
+            "lines": count_lines(os.path.join(where, "train.tgt")),
+            "distillation": _manifest(where) if spec.distilled else None,
+            "complexity_bits": metrics.get("complexity_bits"),
             "mode_cross_entropy_bits": metrics.get("mode_cross_entropy_bits"),
             "mixed_sentence_rate": metrics.get("mixed_sentence_rate"),
             "language_entropy_bits": metrics.get("language_entropy_bits"),
@@ -67,7 +76,8 @@ def collect(experiment):
         "preset": experiment.config["preset"], "config": experiment.config,
         "models": models, "corpora": corpora, "bleu_signature": bleu_signature,
         "truth": records["corpus"]["result"]["truth"],
-        "distillation": _manifest(experiment.distilled_dir),
+        "distillation": (_manifest(experiment.distilled_dir)
+                         if variants.DEFAULT in experiment.corpora else None),
         "stages": {name: {"seconds": rec["seconds"], "commands": rec["commands"]}
                    for name, rec in records.items()},
     }
@@ -80,7 +90,7 @@ def _manifest(distilled_dir):
     with open(os.path.join(distilled_dir, "manifest.json"), encoding="utf-8") as handle:
         manifest = json.load(handle)
     keep = ("counts", "wall_time_s", "sentences_per_second", "method", "decoding",
-            "fallbacks", "truncations")
+            "selection", "timing", "fallbacks", "truncations")
     return {k: v for k, v in manifest.items() if k in keep}
 
 
@@ -98,8 +108,8 @@ def _speed_vs_bleu(path, models, batch_key):
                            (axes[1], batch_key, batch_key.split("batch")[-1].join(
                                ["batch ", ""]))):
         for k, model in enumerate(models):
-            marker = "s" if model["family"] == "teacher" else (
-                "o" if model["train_data"] == "raw" else "^")
+            marker = {"teacher": "s", "ar_student": "D"}.get(
+                model["family"], "o" if model["train_data"] == "raw" else "^")
             ax.scatter(model[key], model["bleu"], marker=marker, s=50,
                        color=plots.COLORS[k % len(plots.COLORS)], label=model["name"])
         ax.set_xscale("log")
@@ -128,15 +138,17 @@ def write(experiment, results):
     languages = next(iter(analysis["outputs"].values()))["measures"]["mixing"]["languages"]
 
     nat_families = [m["name"] for m in experiment.config["nat"]]
+    nat_data = list(dict.fromkeys(data for _, _, data in experiment.nat_runs()))
     by_name = {m["name"]: m for m in models}
-    plots.grouped_bars(
-        os.path.join(fig_dir, "bleu.png"), nat_families,
-        {data: [by_name.get(f"{f}_{data}", {}).get("bleu") for f in nat_families]
-         for data in experiment.config["train_data"]},
-        "NAT trained on raw vs distilled data", "multi-reference sacreBLEU")
+    if nat_families:
+        plots.grouped_bars(
+            os.path.join(fig_dir, "bleu.png"), nat_families,
+            {data: [by_name.get(f"{f}_{data}", {}).get("bleu") for f in nat_families]
+             for data in nat_data},
+            "NAT trained on raw vs distilled data", "multi-reference sacreBLEU")
     panels = {}
-    for name in [f"{nat_families[0]}_{d}" for d in experiment.config["train_data"]] + [
-            "teacher_beam5"]:
+    first = nat_families[:1]
+    for name in [f"{f}_{d}" for f in first for d in nat_data] + ["teacher_beam5"]:
         if name in analysis["outputs"]:
             panels[name] = analysis["outputs"][name]["measures"]["mixing"]["simplex_sample"]
     plots.simplex(os.path.join(fig_dir, "simplex.png"), panels, languages,
@@ -152,10 +164,11 @@ def write(experiment, results):
     lines += _headline(results, batch_key)
     lines += ["", "What the literature predicts, checked on these numbers:", ""]
     lines += [f"- {'✓' if p['holds'] else '✗'} {p['claim']}: {p['detail']}"
-              for p in results["predictions"]]
-    lines += ["", "![BLEU raw vs distilled](figures/bleu.png)", "",
-              "![language simplex](figures/simplex.png)", "",
-              "## Training corpora", "",
+              for p in results["predictions"]] or ["- none applies to this configuration"]
+    lines.append("")
+    if nat_families:
+        lines += ["![BLEU raw vs distilled](figures/bleu.png)", ""]
+    lines += ["![language simplex](figures/simplex.png)", "", "## Training corpora", "",
               "| corpus | C(d) bits | mode classifier CE bits | mixed sentences | language "
               "entropy bits | F(d) bits vs raw | target language shares |",
               "|---|---|---|---|---|---|---|"]
@@ -172,8 +185,9 @@ def write(experiment, results):
                       f"{truth.get('h_lang_given_src', float('nan')):.3f} bits, H(Y|X) = "
                       f"{truth.get('h_tgt_given_src', float('nan')):.3f} bits, total "
                       f"correlation = {truth.get('total_correlation', float('nan')):.3f} bits."]
-    lines += ["", "![complexity](figures/complexity.png)", "",
-              "## Speed (side by side, same machine, same run)", "",
+    lines += ["", "![complexity](figures/complexity.png)", ""]
+    lines += _variant_tables(experiment, results)
+    lines += ["## Speed (side by side, same machine, same run)", "",
               f"| system | ms/sentence at batch 1 | sentences/s at batch {batch} | speed-up "
               f"batch 1 | speed-up batch {batch} |", "|---|---|---|---|---|"]
     for m in models:
@@ -193,6 +207,86 @@ def write(experiment, results):
     with open(os.path.join(out, "report.md"), "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     return {"report": os.path.join(out, "report.md")}
+
+
+def _bleu_mixed(model):
+    if not model:
+        return "–"
+    return f"{_fmt(model['bleu'])} / {_fmt(model['mixed_sentence_rate'], '{:.3f}')}"
+
+
+def _variant_tables(experiment, results):
+    """Tables for what goes beyond raw vs Seq-KD (none for the quick preset): the distillation
+    variants with the NATs trained on each, the born-again rounds, the AR students."""
+    models = {m["name"]: m for m in results["models"]}
+    corpora = {c["name"]: c for c in results["corpora"]}
+    families = [m["name"] for m in experiment.config["nat"]]
+    lines = []
+    if sum(c["method"] is not None for c in corpora.values()) > 1:
+        lines += ["## Distillation variants", "",
+                  "Every distilled corpus re-decodes the raw training sources with the teacher "
+                  "named (its own BLEU on the test set in brackets); a NAT cell is test BLEU / "
+                  "mixed-sentence rate of that NAT trained on the corpus.", "",
+                  "| corpus | method | made by | lines | C(d) bits | mode classifier CE bits | "
+                  "mixed sentences | " + "".join(f"{f} NAT | " for f in families),
+                  "|---|---|---|---|---|---|---|" + "---|" * len(families)]
+        for c in corpora.values():
+            teacher = models.get(f"{c['made_by']}_beam5") if c["made_by"] else None
+            made_by = (f"{c['made_by']} ({_fmt(teacher['bleu']) if teacher else '–'})"
+                       if c["made_by"] else "– (gold)")
+            lines.append(f"| {c['name']} | {c['method'] or '–'} | {made_by} | {c['lines']} | "
+                         f"{_fmt(c['complexity_bits'], '{:.3f}')} | "
+                         f"{_fmt(c['mode_cross_entropy_bits'], '{:.3f}')} | "
+                         f"{_fmt(c['mixed_sentence_rate'], '{:.3f}')} | "
+                         + "".join(f"{_bleu_mixed(models.get(f'{f}_' + c['name']))} | "
+                                   for f in families))
+        lines.append("")
+    again = variants.born_again(experiment.config)
+    if again["rounds"]:
+        lines += ["## Born-again rounds", "",
+                  "Teacher k+1 (the teacher's architecture and settings) trains on the corpus "
+                  f"teacher k distilled with the `{again['from']}` settings, then distils the "
+                  "raw sources again (Furlanello et al. 2018; Zhou et al. 2020).", "",
+                  "| round | teacher | trained on | teacher BLEU (beam 5) | teacher mixed "
+                  "sentences | corpus it makes | its mode classifier CE bits | its C(d) bits | "
+                  + "".join(f"{f} NAT on it | " for f in families),
+                  "|---|---|---|---|---|---|---|---|" + "---|" * len(families)]
+        for teacher in experiment.teachers:
+            made = again["from"] if teacher.round == 0 else teacher.distils[0]
+            model, corpus = models.get(teacher.system, {}), corpora.get(made, {})
+            lines.append(f"| {teacher.round} | {teacher.job} | {teacher.train_data} | "
+                         f"{_fmt(model.get('bleu'))} | "
+                         f"{_fmt(model.get('mixed_sentence_rate'), '{:.3f}')} | {made} | "
+                         f"{_fmt(corpus.get('mode_cross_entropy_bits'), '{:.3f}')} | "
+                         f"{_fmt(corpus.get('complexity_bits'), '{:.3f}')} | "
+                         + "".join(f"{_bleu_mixed(models.get(f'{f}_{made}'))} | "
+                                   for f in families))
+        lines.append("")
+    if experiment.students:
+        batch1 = "speedup_batch1_vs_teacher_beam5"
+        lines += ["## Autoregressive students", "",
+                  "Seq-KD: plain label-smoothed cross-entropy on a distilled corpus; Word-KD: "
+                  "(1-a) NLL(gold) + a KL(teacher || student) per target position (Kim & Rush "
+                  "2016). Decoded with beam search like the teacher.", "",
+                  "| model | architecture | trained on | loss | beam | BLEU | mixed sentences | "
+                  "sentences/s batch 1 | speed-up batch 1 |", "|---" * 9 + "|"]
+        teacher = models.get("teacher_beam5", {})
+        rows = [("teacher_beam5 (reference)", experiment.config["teacher"]["arch"], "raw",
+                 "label-smoothed CE", 5, teacher)]
+        for student in experiment.students:
+            kd = student["word_kd"]
+            loss = (f"Word-KD (a={kd['alpha']}, T={kd['temperature']})" if kd else
+                    "label-smoothed CE" + (" (Seq-KD)" if student["train_data"] != "raw"
+                                           else ""))
+            rows.append((student["name"], student["arch"], student["train_data"], loss,
+                         student["beam"], models.get(student["name"], {})))
+        for name, arch, data, loss, beam, m in rows:
+            lines.append(f"| {name} | {arch} | {data} | {loss} | {beam} | {_fmt(m.get('bleu'))} "
+                         f"| {_fmt(m.get('mixed_sentence_rate'), '{:.3f}')} | "
+                         f"{_fmt(m.get('sentences_per_second_batch1'))} | "
+                         f"{_fmt(m.get(batch1), '{:.2f}x')} |")
+        lines.append("")
+    return lines
 
 
 def _shares(histogram, languages):

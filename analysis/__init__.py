@@ -12,6 +12,9 @@ Python API (lists of lines in, dicts out; ``analysis.api``):
 
 One concept per module: entropy, tokens, links, lextable, alignment (eflomal / gold), ibm1,
 complexity (C(d), F(d)), reordering, mixing, repetition, bleu, sentence_level (mode classifier),
-nll_gap (total correlation from model scores), corpus_stats, validation, plots, report, cli.
+nll_gap (total correlation from model scores), model_nll (those scores from AT and NAT
+checkpoints, in-process with fairseq), progress (tqdm bars), corpus_stats, validation, plots, report, cli;
+levels (word vs subword: sentencepiece pieces decoded for word-level numbers) and
+lexicon_from_labels (lexicon.json for real text from mode-labelled targets).
 Every number carries its settings (aligner, unit, weighting, correction, smoothing) in the JSON.
 """

@@ -1,7 +1,10 @@
 """Word aligners: eflomal (default, registry package), our IBM Model 1, or gold links from a file.
 
 eflomal lowercases tokens inside its model and returns only links (no table); we keep its forward
-(source->target) links and count them on the original tokens.
+(source->target) links and count them on the original tokens.  It cannot be seeded: eflomal 2.0.0
+has no seed argument (``Aligner``/``align``) or option (the binary's usage lists none) and seeds
+its Gibbs samplers from /dev/urandom, so links, and C(d) slightly, vary from run to run; the
+settings record ``seeded: false``.  IBM1 and gold links are deterministic.
 """
 import os
 import tempfile
@@ -15,22 +18,24 @@ ALIGNERS = ("eflomal", "ibm1", "gold")
 EFLOMAL_OPTIONS = {"model": 3, "n_samplers": 1, "rel_iterations": 1.0, "null_prior": 0.2}
 
 
-def align(aligner, src, tgt, src_lines, tgt_lines, gold_lines=None, ibm1_iterations=5):
-    """Links for the corpus plus the settings that produced them (IBM1's table: ``align_ibm1``)."""
+def align(aligner, src, tgt, src_lines, tgt_lines, gold_lines=None, ibm1_iterations=5,
+          on_iteration=None):
+    """Links for the corpus plus the settings that produced them (IBM1's table: ``align_ibm1``).
+    ``on_iteration``: called after each IBM1 EM iteration."""
     if aligner == "gold":
         if gold_lines is None:
             raise UserError("aligner 'gold' needs an alignment file (--align)")
         return parse_pharaoh(gold_lines, src.lengths, tgt.lengths), {"aligner": "gold"}
     if aligner == "ibm1":
-        return align_ibm1(src, tgt, ibm1_iterations)[:2]
+        return align_ibm1(src, tgt, ibm1_iterations, on_iteration)[:2]
     if aligner == "eflomal":
         return eflomal_links(src, tgt, src_lines, tgt_lines)
     raise UserError(f"unknown aligner {aligner!r} (choose from {', '.join(ALIGNERS)})")
 
 
-def align_ibm1(src, tgt, iterations=5):
+def align_ibm1(src, tgt, iterations=5, on_iteration=None):
     """(links, settings, translation table t(y|x)) of our IBM Model 1."""
-    table, links = ibm1.train(src, tgt, iterations)
+    table, links = ibm1.train(src, tgt, iterations, on_iteration)
     return links, {"aligner": "ibm1", "iterations": iterations, "null_word": True,
                    "links": "viterbi"}, table
 
@@ -58,7 +63,8 @@ def eflomal_links(src, tgt, src_lines, tgt_lines):
         lines[s] = line
     links = parse_pharaoh(lines, src.lengths, tgt.lengths, name="eflomal output")
     return links, {"aligner": "eflomal", "version": _version("eflomal"), "direction": "forward",
-                   **EFLOMAL_OPTIONS, "lowercased_inside_aligner": True, "seeded": False}
+                   **EFLOMAL_OPTIONS, "lowercased_inside_aligner": True, "seeded": False,
+                   "seed_source": "/dev/urandom (eflomal has no seed option)"}
 
 
 def _version(package):

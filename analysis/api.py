@@ -4,9 +4,12 @@ Top-level numbers (``complexity_bits``, ``mixed_sentence_rate``, ``language_entr
 ``sacrebleu`` ...) sit beside ``measures``, which holds every estimate with its settings, and a
 ``signature`` string naming the settings of the headline numbers (as sacrebleu does).
 """
+import contextlib
+
 import numpy as np
 
 from analysis import alignment, bleu, complexity, corpus_stats, lextable, mixing
+from analysis import progress as progress_bars
 from analysis import reordering, repetition, sentence_level
 from analysis.tokens import encode
 from nat.errors import UserError
@@ -33,10 +36,12 @@ def complexity_variants(table, unit="bits", min_count=5):
                 [4.0] + per_x.tolist()))}
 
 
-def _aligned_measures(name, src, tgt, src_lines, tgt_lines, gold, unit, min_count, iterations):
+def _aligned_measures(name, src, tgt, src_lines, tgt_lines, gold, unit, min_count, iterations,
+                      steps=None):
     model = None
     if name == "ibm1":
-        links, settings, model = alignment.align_ibm1(src, tgt, iterations)
+        with _iteration_bar(steps, iterations) as tick:
+            links, settings, model = alignment.align_ibm1(src, tgt, iterations, tick)
     else:
         links, settings = alignment.align(name, src, tgt, src_lines, tgt_lines, gold, iterations)
     table = lextable.count_links(src, tgt, links)
@@ -65,13 +70,47 @@ def language_mixing(lines, lexicon, gold_languages=None, seed=0):
     return result
 
 
+@contextlib.contextmanager
+def _iteration_bar(steps, iterations):
+    """``tick()`` for IBM1's EM iterations: a bar under the steps bar, or nothing."""
+    if steps is None:
+        yield None
+        return
+    with steps.sub_bar(iterations, "IBM1 EM", "iter") as sub:
+        yield lambda: sub.update(1)
+
+
+def _corpus_steps(aligners, reference_target, faithfulness_aligner, lexicon, modes):
+    names = [f"align {a}" for a in aligners]
+    if reference_target is not None:
+        names.append(f"faithfulness ({faithfulness_aligner})")
+    if lexicon is not None:
+        names.append("language mixing")
+    if lexicon is not None or modes is not None:
+        names.append("mode classifier")
+    return names
+
+
 def analyze_corpus(source, target, lexicon=None, align=None, aligner=None, extra_aligners=(),
                    reference_target=None, faithfulness_aligner="eflomal", modes=None,
-                   unit="bits", min_count=5, ibm1_iterations=5, seed=0, name="corpus"):
+                   unit="bits", min_count=5, ibm1_iterations=5, seed=0, name="corpus",
+                   progress=False):
     """Measures of one parallel corpus (lists of lines). ``align``: gold Pharaoh lines;
     ``aligner`` defaults to 'gold' when they are given, else 'eflomal'; ``modes``: a label per
     pair (e.g. its language) for the sentence-level classifier, else the lexicon's language
-    choice."""
+    choice. ``progress``: a bar over the steps on stderr (off anyway when it is not a TTY)."""
+    aligners = list(dict.fromkeys([aligner or ("gold" if align is not None else "eflomal"),
+                                   *extra_aligners]))
+    names = _corpus_steps(aligners, reference_target, faithfulness_aligner, lexicon, modes)
+    with progress_bars.Steps(names, quiet=not progress) as steps:
+        return _analyze_corpus(source, target, lexicon, align, aligner, extra_aligners,
+                               reference_target, faithfulness_aligner, modes, unit, min_count,
+                               ibm1_iterations, seed, name, steps)
+
+
+def _analyze_corpus(source, target, lexicon, align, aligner, extra_aligners, reference_target,
+                    faithfulness_aligner, modes, unit, min_count, ibm1_iterations, seed, name,
+                    steps):
     _check_parallel({"source": source, "target": target, "alignment": align,
                      "reference target": reference_target, "modes": modes})
     src, tgt = encode(source), encode(target)
@@ -81,8 +120,9 @@ def analyze_corpus(source, target, lexicon=None, align=None, aligner=None, extra
     given_modes = modes is not None
     measures = {"corpus": corpus_stats.corpus_stats(src, tgt), "alignments": {}}
     for which in dict.fromkeys([aligner, *extra_aligners]):
-        measures["alignments"][which], table = _aligned_measures(
-            which, src, tgt, source, target, align, unit, min_count, ibm1_iterations)
+        with steps.step(f"align {which}"):
+            measures["alignments"][which], table = _aligned_measures(
+                which, src, tgt, source, target, align, unit, min_count, ibm1_iterations, steps)
         if which == aligner:
             main_table = table
     head = measures["alignments"][aligner]["complexity"]["unweighted"]
@@ -92,11 +132,13 @@ def analyze_corpus(source, target, lexicon=None, align=None, aligner=None, extra
                  "min_count:1"]
     if reference_target is not None:
         reuse = main_table if faithfulness_aligner == aligner else None
-        metrics["faithfulness_" + unit] = _faithfulness(
-            source, target, reference_target, faithfulness_aligner, reuse, unit, measures)
+        with steps.step(f"faithfulness ({faithfulness_aligner})"):
+            metrics["faithfulness_" + unit] = _faithfulness(
+                source, target, reference_target, faithfulness_aligner, reuse, unit, measures)
         signature.append("faithfulness:lidstone0.5/" + faithfulness_aligner)
     if lexicon is not None:
-        mix = language_mixing(tgt, lexicon, seed=seed)
+        with steps.step("language mixing"):
+            mix = language_mixing(tgt, lexicon, seed=seed)
         measures["mixing"] = mix
         metrics["mixed_sentence_rate"] = mix["mixed_sentence_rate"]
         metrics["language_entropy_bits"] = mix["language_entropy_bits"]
@@ -106,7 +148,8 @@ def analyze_corpus(source, target, lexicon=None, align=None, aligner=None, extra
                          tgt, lexicon["token_language"], lexicon["languages"]),
                          lexicon["languages"])]
     if modes is not None:
-        sent = sentence_level.mode_cross_entropy(source, modes, seed=seed)
+        with steps.step("mode classifier"):
+            sent = sentence_level.mode_cross_entropy(source, modes, seed=seed)
         measures["sentence_level"] = {"mode_classifier": sent}
         metrics["mode_cross_entropy_bits"] = sent["cross_entropy_bits"]
         signature.append("modes:" + ("given" if given_modes else "lexicon-argmax")

@@ -1,19 +1,25 @@
 """``nat-analyze``: corpus measures, system-output measures and side-by-side comparisons.
 
     nat-analyze corpus --source F --target F [--lexicon J] [--align F] [--reference-target F]
-                       [--truth truth.json] [--extra-aligners eflomal,ibm1] --out D
+                       [--truth truth.json] [--extra-aligners eflomal,ibm1]
+                       [--nat-checkpoint NAT.pt --at-checkpoint AT.pt --data-bin BIN] --out D
     nat-analyze outputs --hyp F [--ref F ...] [--ref-dir D] [--lexicon J] [--lang F] --out D
     nat-analyze compare D1 D2 ... --out D
+    nat-analyze lexicon --target F --labels F --out lexicon.json [--min-count N]
+
+Numbers are at word level by default: with --spm MODEL|PREPARED_DIR, sentencepiece piece files
+are decoded first (``corpus --level subword`` analyses pieces instead); metrics.json records
+"level".  BLEU is always sacreBLEU on detokenized text.
 """
 import glob
 import json
 import os
 import sys
 
-from analysis import alignment, api, lexicon as lexicon_io, nll_gap, report, validation
+from analysis import alignment, api, levels, lexicon as lexicon_io, nll_gap, report, validation
 from nat.cli import ArgumentParser, command
 from nat.errors import UserError
-from nat.textio import read_lines
+from nat.textio import read_lines, write_lines_atomic
 
 
 def _read(path, what):
@@ -24,53 +30,102 @@ def _read(path, what):
 
 
 def corpus(args):
-    source, target = _read(args.source, "source"), _read(args.target, "target")
+    source_in, target_in = _read(args.source, "source"), _read(args.target, "target")
+    conv = levels.LevelConverter(args.level, args.spm)       # pieces -> words (or back)
+    source, target = conv(source_in, "src", args.source), conv(target_in, "tgt", args.target)
     align = read_lines(args.align) if args.align else None
-    ref = _read(args.reference_target, "reference target") if args.reference_target else None
+    ref = (conv(_read(args.reference_target, "reference target"), "tgt", args.reference_target)
+           if args.reference_target else None)
     lex = lexicon_io.load(args.lexicon) if args.lexicon else None
+    if lex is not None and lex.get("level", args.level) != args.level:
+        raise UserError(f"{args.lexicon} maps {lex['level']}s to languages; analyse at --level "
+                        f"{lex['level']}")
     modes = [m.strip() or None for m in read_lines(args.modes)] if args.modes else None
     if args.truth:
         validation.load_truth(args.truth, args.split)        # fail before the slow part
-    if bool(args.nll_nat) != bool(args.nll_at):
-        raise UserError("--nll-nat and --nll-at go together")
-    gap = None
+        if args.nll_split:
+            validation.load_truth(args.truth, args.nll_split)
+    gap = per_sentence = None
+    nll_pairs = _nll_pairs(args, source_in, target_in)      # as given: the models' tokens
     if args.nll_nat:
         gap = nll_gap.nll_gap(nll_gap.parse_scores(read_lines(args.nll_nat), args.nll_nat),
                               nll_gap.parse_scores(read_lines(args.nll_at), args.nll_at),
                               args.nll_unit)
-        if gap["n_sentences"] != len(source):
+        if gap["n_sentences"] != len(nll_pairs[0]):
             raise UserError(f"{args.nll_nat} has {gap['n_sentences']} scores for "
-                            f"{len(source)} pairs")
+                            f"{len(nll_pairs[0])} pairs")
     extra = [a for a in (args.extra_aligners or "").split(",") if a]
     for name in extra + [args.aligner or "eflomal", args.faithfulness_aligner]:
         if name not in alignment.ALIGNERS:
             choices = ", ".join(alignment.ALIGNERS)
             raise UserError(f"unknown aligner {name!r} (choose from {choices})")
+    if args.nat_checkpoint:                   # models fail fast, before the slow aligners
+        from analysis import model_nll
+        gap, per_sentence = model_nll.checkpoint_gap(
+            args.at_checkpoint, args.nat_checkpoint, args.data_bin, nll_pairs[0], nll_pairs[1],
+            batch_size=args.nll_batch_size, progress=not args.quiet, pairs_name=nll_pairs[2])
     metrics = api.analyze_corpus(
         source, target, lexicon=lex, align=align, aligner=args.aligner, extra_aligners=extra,
         reference_target=ref, faithfulness_aligner=args.faithfulness_aligner, modes=modes,
         unit="bits", min_count=args.min_count, ibm1_iterations=args.ibm1_iterations,
-        seed=args.seed, name=args.name or os.path.basename(os.path.normpath(args.out)))
-    metrics["inputs"] = {k: getattr(args, k) for k in ("source", "target", "align", "lexicon",
-                                                        "reference_target", "modes")}
+        seed=args.seed, name=args.name or os.path.basename(os.path.normpath(args.out)),
+        progress=not args.quiet)
+    metrics["inputs"] = {k: getattr(args, k) for k in (
+        "source", "target", "align", "lexicon", "reference_target", "modes", "nll_source",
+        "nll_target", "nat_checkpoint", "at_checkpoint", "data_bin")}
     if gap is not None:
+        if args.truth:
+            gap["settings"]["truth_split"] = args.nll_split or args.split
         metrics["measures"].setdefault("sentence_level", {})["nll_gap"] = gap
         metrics["total_correlation_estimate_bits"] = gap["value"]
+    if per_sentence is not None:
+        os.makedirs(args.out, exist_ok=True)
+        write_lines_atomic(os.path.join(args.out, "nll.tsv"), per_sentence)
+        gap["per_sentence_file"] = "nll.tsv"
     if args.truth:
         metrics["validation"] = validation.against_truth(
-            metrics, args.truth, args.split, lex, source, target, align)
-    return metrics
+            metrics, args.truth, args.split, lex, source, target, align,
+            nll_split=args.nll_split or args.split)
+    return conv.annotate(metrics)
+
+
+def _nll_pairs(args, source, target):
+    """Checks the NLL options; returns (sources, targets, name) of the pairs to score."""
+    if bool(args.nll_nat) != bool(args.nll_at):
+        raise UserError("--nll-nat and --nll-at go together")
+    models = {"--nat-checkpoint": args.nat_checkpoint, "--at-checkpoint": args.at_checkpoint,
+              "--data-bin": args.data_bin}
+    if any(models.values()) and not all(models.values()):
+        missing = ", ".join(k for k, v in models.items() if not v)
+        raise UserError(f"--nat-checkpoint, --at-checkpoint and --data-bin go together "
+                        f"(missing {missing})")
+    if args.nll_nat and args.nat_checkpoint:
+        raise UserError("give either NLL files (--nll-nat/--nll-at) or checkpoints "
+                        "(--nat-checkpoint/--at-checkpoint), not both")
+    if bool(args.nll_source) != bool(args.nll_target):
+        raise UserError("--nll-source and --nll-target go together")
+    if args.nll_source and not (args.nll_nat or args.nat_checkpoint):
+        raise UserError("--nll-source/--nll-target need --nat-checkpoint/--at-checkpoint or "
+                        "--nll-nat/--nll-at")
+    if not args.nll_source:
+        return source, target, "--source/--target"
+    src, tgt = _read(args.nll_source, "NLL source"), _read(args.nll_target, "NLL target")
+    if len(src) != len(tgt):
+        raise UserError(f"line counts differ: {args.nll_source} has {len(src)}, "
+                        f"{args.nll_target} has {len(tgt)}")
+    return src, tgt, f"{args.nll_source} / {args.nll_target}"
 
 
 def outputs(args):
     if not (args.ref or args.ref_dir or args.lexicon):
         raise UserError("outputs needs --ref, --ref-dir or --lexicon (nothing to compare with)")
-    hyps = _read(args.hyp, "hypothesis")
-    refs = [read_lines(p) for p in args.ref or []]
+    conv = levels.LevelConverter("word", args.spm)
+    hyps = conv(_read(args.hyp, "hypothesis"), "tgt", args.hyp)
+    refs = [conv(read_lines(p), "tgt", p) for p in args.ref or []]
     by_lang = {}
     if args.ref_dir:
         for path in sorted(glob.glob(os.path.join(args.ref_dir, "test.ref.*"))):
-            by_lang[path.rsplit(".", 1)[1]] = read_lines(path)
+            by_lang[path.rsplit(".", 1)[1]] = conv(read_lines(path), "tgt", path)
         if not by_lang:
             raise UserError(f"no test.ref.<lang> files in {args.ref_dir}")
     lex = lexicon_io.load(args.lexicon) if args.lexicon else None
@@ -79,7 +134,26 @@ def outputs(args):
                                   name=args.name or os.path.basename(os.path.normpath(args.out)))
     metrics["inputs"] = {"hyp": args.hyp, "ref": args.ref, "ref_dir": args.ref_dir,
                          "lexicon": args.lexicon, "lang": args.lang}
-    return metrics
+    return conv.annotate(metrics)
+
+
+def lexicon(args):
+    """lexicon.json (word -> language) from labelled targets; returns the lexicon."""
+    from analysis import lexicon_from_labels
+
+    conv = levels.LevelConverter("word", args.spm)
+    target = conv(_read(args.target, "target"), "tgt", args.target)
+    labels = read_lines(args.labels)
+    if len(labels) != len(target):
+        raise UserError(f"line counts differ: {args.target} has {len(target)}, {args.labels} "
+                        f"has {len(labels)}")
+    for number, label in enumerate(labels, start=1):
+        if len(label.split()) != 1:
+            raise UserError(f"{args.labels}:{number}: one label without spaces per line")
+    lex = lexicon_from_labels.derive(target, labels, min_count=args.min_count)
+    lex["inputs"] = {"target": args.target, "labels": args.labels,
+                     "level_inputs": dict(conv.converted)}
+    return lex
 
 
 def compare(args):
@@ -116,8 +190,29 @@ def build_parser():
     c.add_argument("--nll-nat", help="per-sentence NLL of the pairs under a NAT model (gold "
                    "length), one per line: with --nll-at estimates the total correlation")
     c.add_argument("--nll-at", help="per-sentence NLL of the same pairs under an AR model")
-    c.add_argument("--nll-unit", default="bits", choices=("bits", "nats"))
+    c.add_argument("--nll-unit", default="bits", choices=("bits", "nats"),
+                   help="unit of the numbers in --nll-nat/--nll-at")
+    c.add_argument("--nat-checkpoint", help="NAT checkpoint (nonautoregressive_transformer, "
+                   "nat_glat, nat_ctc, nat_dag): with --at-checkpoint and --data-bin, score the "
+                   "pairs in-process (CPU, float64) and estimate the total correlation as the "
+                   "NAT-minus-AT NLL gap in bits per sentence; per-sentence NLLs go to "
+                   "OUT/nll.tsv. NAT NLL: tokens given the reference length + the length NLL "
+                   "(vanilla/GLAT), the CTC or DAG marginal NLL otherwise")
+    c.add_argument("--at-checkpoint", help="autoregressive (teacher) checkpoint: teacher-forced "
+                   "NLL of the target tokens + eos")
+    c.add_argument("--data-bin", help="fairseq data-bin of both checkpoints (dictionaries; the "
+                   "pairs must be in its tokenisation)")
+    c.add_argument("--nll-source", help="source side of the pairs to score (default --source; "
+                   "held-out pairs, e.g. valid.src, avoid the models' training fit)")
+    c.add_argument("--nll-target", help="target side of the pairs to score (default --target)")
+    c.add_argument("--nll-split", help="truth.json split of the scored pairs (default --split)")
+    c.add_argument("--nll-batch-size", type=int, default=64,
+                   help="sentences per scoring batch (results do not depend on it)")
+    c.add_argument("--quiet", action="store_true", help="no progress bars")
     c.add_argument("--min-count", type=int, default=5)
+    c.add_argument("--level", choices=levels.LEVELS, default="word",
+                   help="word (default; piece files decoded with --spm) or subword (word files "
+                        "encoded with --spm)")
     c.add_argument("--ibm1-iterations", type=int, default=5)
     o = sub.add_parser("outputs", aliases=["system"], help="a system's hypotheses vs references")
     o.add_argument("--hyp", required=True)
@@ -125,6 +220,16 @@ def build_parser():
     o.add_argument("--ref-dir", help="directory with test.ref.<lang> (per-language BLEU)")
     o.add_argument("--lexicon")
     o.add_argument("--lang", help="gold language per line (e.g. test.lang)")
+    x = sub.add_parser("lexicon", help="lexicon.json from labelled targets (train.tgt + "
+                       "train.lang): words seen under one label identify it, others are neutral")
+    x.add_argument("--target", required=True, help="target text (pieces need --spm)")
+    x.add_argument("--labels", required=True, help="one label per line (e.g. train.lang)")
+    x.add_argument("--min-count", type=int, default=1,
+                   help="occurrences a one-label word needs to be identifying")
+    x.add_argument("--out", required=True, help="path of the lexicon.json to write")
+    for p in (c, o, x):
+        p.add_argument("--spm", help="sentencepiece model, or a nat-prepare directory (its "
+                       "models): piece files are decoded to words")
     for p in (c, o):
         p.add_argument("--out", required=True)
         p.add_argument("--name", help="label in reports (default: the --out folder name)")
@@ -141,6 +246,13 @@ def main(argv=None):
     if args.mode == "compare":
         table, analyses = compare(args)
         path = report.write_comparison(table, analyses, args.out)
+    elif args.mode == "lexicon":
+        from analysis import lexicon_from_labels
+
+        lex = lexicon(args)
+        report.write_json(args.out, lex)
+        print(f"{args.out}: {lexicon_from_labels.summary(lex)}", file=sys.stderr)
+        return 0
     else:
         metrics = corpus(args) if args.mode == "corpus" else outputs(args)
         path = report.write_analysis(metrics, args.out)

@@ -26,8 +26,9 @@ def _cooccurrences(src, tgt):
     return sent, i, j, x, y, target_slot
 
 
-def train(src: Encoded, tgt: Encoded, iterations=5):
-    """EM from uniform t; returns (LexTable of t(y|x) without NULL, Viterbi Links)."""
+def train(src: Encoded, tgt: Encoded, iterations=5, on_iteration=None):
+    """EM from uniform t; returns (LexTable of t(y|x) without NULL, Viterbi Links).
+    ``on_iteration()`` is called after each EM iteration (progress bars)."""
     sent, i, j, x, y, slot = _cooccurrences(src, tgt)
     n_y = max(len(tgt.vocab), 1)
     keys, pair = np.unique(x * n_y + y, return_inverse=True)
@@ -41,6 +42,8 @@ def train(src: Encoded, tgt: Encoded, iterations=5):
         expected = np.bincount(pair, weights=tv / z[slot], minlength=len(keys))
         totals = np.bincount(px, weights=expected)
         t = expected / totals[px]
+        if on_iteration is not None:
+            on_iteration()
     links = _viterbi(t[pair], sent, i, j, slot, n_slots)
     real = px > 0
     table = lextable.LexTable(src.vocab, tgt.vocab, px[real] - 1, keys[real] % n_y, t[real])

@@ -61,8 +61,9 @@ def mixing(lines, token_language, languages, gold_languages=None):
         "language_entropy_bits": float(h.mean()) if len(h) else float("nan"),
         "language_choice_histogram": histogram,
         "unknown_token_rate": float(counts[:, -1].sum() / max(counts.sum(), 1)),
+        "n_tokens": int(counts.sum()), "identifying_tokens": int(known.sum()),
         "n_sentences": len(counts), "n_sentences_scored": int(has.sum()),
-        "settings": {"unit": "bits", "shares": "over tokens the lexicon knows",
+        "settings": {"unit": "bits", "shares": "over tokens the lexicon knows (identifying)",
                      "unknown": "tokens absent from the lexicon, counted apart",
                      "average": "over sentences with >=1 known token"},
     }

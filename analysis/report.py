@@ -98,7 +98,9 @@ def _settings_lines(metrics):
     for key in ("faithfulness", "mixing", "repetition"):
         if key in m:
             lines.append(f"- {key} settings: {json.dumps(m[key]['settings'])}")
-    if "sentence_level" in m:
+    if "nll_gap" in m.get("sentence_level", {}):
+        lines += _gap_lines(m["sentence_level"]["nll_gap"])
+    if "mode_classifier" in m.get("sentence_level", {}):
         s = m["sentence_level"]["mode_classifier"]
         lines.append(f"- mode classifier: held-out cross-entropy {_fmt(s['cross_entropy_bits'])} "
                      f"bits (prior only: {_fmt(s['prior_cross_entropy_bits'])}), accuracy "
@@ -118,6 +120,36 @@ def _settings_lines(metrics):
         lines += [f"| {k} | {_fmt(x)} |" for k, x in v.items()
                   if k.endswith("_bits") and isinstance(x, float)]
         lines += ["", f"Tolerances used by the tests: {json.dumps(v['tolerances'])}"]
+    return lines
+
+
+def _gap_lines(gap):
+    """The total-correlation estimate (NAT minus AT NLL) with its units and models."""
+    st = gap["settings"]
+    unit = st.get("unit", "bits per sentence")
+    lines = [f"- total correlation estimate (NLL_NAT - NLL_AT): {_fmt(gap['value'])} "
+             f"± {_fmt(gap['standard_error'])} {unit} (standard error) over "
+             f"{gap['n_sentences']} pairs; {st['estimate']}"]
+    means = gap.get("mean_nll_bits")
+    if means:
+        parts = [f"AT {_fmt(means['at'])}", f"NAT {_fmt(means['nat'])}"]
+        if means.get("nat_length") is not None:
+            parts += [f"of which tokens given the length {_fmt(means['nat_tokens'])}",
+                      f"length {_fmt(means['nat_length'])}"]
+        lines.append(f"  - mean NLL in bits per sentence: {', '.join(parts)}")
+    if "without_length_nll" in gap:
+        w = gap["without_length_nll"]
+        lines.append(f"  - without the NAT's length NLL: {_fmt(w['value'])} ± "
+                     f"{_fmt(w['standard_error'])} {unit}")
+    if gap.get("n_unscorable"):
+        lines.append(f"  - {gap['n_unscorable']} pairs left out (infinite NLL under a model)")
+    for role in ("at", "nat"):
+        if role in st:
+            info = st[role]
+            lines.append(f"  - {role.upper()} model: `{info['path']}` ({info['model']}, arch "
+                         f"{info['arch']}, sha256 {info['sha256'][:12]}): {info['scoring']}")
+    rest = {k: v for k, v in st.items() if k not in ("at", "nat", "estimate")}
+    lines.append(f"  - settings: {json.dumps(rest)}")
     return lines
 
 
@@ -150,7 +182,8 @@ def write_comparison(table, analyses, out):
              "tokenized_bleu": "BLEU [0-100]", "mixed_sentence_rate": "fraction of sentences",
              "language_entropy_bits": "mean H(shares) [bits]",
              "mode_cross_entropy_bits": "cross-entropy [bits per sentence]",
-             "repetition_rate": "repeats / tokens", "faithfulness_bits": "F(d) [bits]"}
+             "repetition_rate": "repeats / tokens", "faithfulness_bits": "F(d) [bits]",
+             "total_correlation_estimate_bits": "NLL_NAT - NLL_AT [bits per sentence]"}
     for key, ylabel in units.items():
         vals = table["table"].get(key)
         if vals and any(v is not None for v in vals):

@@ -70,13 +70,17 @@ def line_languages(target, lexicon):
             for c in mixing.choices(counts, lexicon["languages"])]
 
 
-def against_truth(metrics, truth_path, split, lexicon, source, target, align=None):
-    """Validation block for metrics.json: exact values, estimates and their differences."""
+def against_truth(metrics, truth_path, split, lexicon, source, target, align=None,
+                  nll_split=None):
+    """Validation block for metrics.json: exact values, estimates and their differences.
+    ``nll_split``: the split whose pairs the NLL gap was measured on (default ``split``)."""
     truth = load_truth(truth_path, split)
     exact = truth[split]
     out = {"truth_file": truth_path, "split": split, "mode": truth.get("mode"),
            "exact": {k: exact.get(k) for k in ("h_lang_given_src", "h_tgt_given_src",
-                                               "sum_token_entropy", "total_correlation")},
+                                               "sum_token_entropy", "total_correlation",
+                                               "h_len_given_src",
+                                               "total_correlation_given_len")},
            "tolerances": TOLERANCES}
     if lexicon is not None:
         c_star = exact_complexity(lexicon, source, line_languages(target, lexicon))
@@ -86,10 +90,42 @@ def against_truth(metrics, truth_path, split, lexicon, source, target, align=Non
                 value = a["complexity"][variant]["value"]
                 out[f"complexity_bias_{name}_{variant}_bits"] = value - c_star["value"]
     gap = metrics["measures"].get("sentence_level", {}).get("nll_gap")
-    if gap and exact.get("total_correlation") is not None:
-        out["nll_gap_minus_total_correlation_bits"] = gap["value"] - exact["total_correlation"]
+    if gap:
+        out.update(_gap_against_truth(gap, truth, nll_split or split))
     sent = metrics["measures"].get("sentence_level", {}).get("mode_classifier")
     if sent and exact.get("h_lang_given_src") is not None:
         out["mode_cross_entropy_minus_h_lang_bits"] = \
             sent["cross_entropy_bits"] - exact["h_lang_given_src"]
+    return out
+
+
+def _gap_against_truth(gap, truth, split):
+    """The NLL gap beside the exact total correlations of the split its pairs come from.
+
+    A NAT scored with its length NLL estimates TC(Y|X,M) = ``total_correlation_given_len``;
+    without it, TC(Y|X,M) - H(M|X).  Both differences are given; ``nll_gap_matched_truth``
+    names the one that fits how the NAT NLL was measured.  With per-model means (checkpoints),
+    each model's excess over its exact lower bound splits the error: E NLL_AT >= H(Y|X) and
+    E NLL_NAT >= H(M|X) + sum_t H(Y_t|X,M), and gap - TC = NAT excess - AT excess."""
+    if split not in truth or not isinstance(truth[split], dict):
+        raise UserError(f"truth file: no split {split!r}")
+    exact = truth[split]
+    out = {"nll_gap_truth_split": split}
+    tc, tc_len = exact.get("total_correlation"), exact.get("total_correlation_given_len")
+    if tc is not None:
+        out["nll_gap_minus_total_correlation_bits"] = gap["value"] - tc
+    if tc_len is not None:
+        out["nll_gap_minus_total_correlation_given_len_bits"] = gap["value"] - tc_len
+        h_len = exact.get("h_len_given_src")
+        if "without_length_nll" in gap and h_len is not None:
+            out["nll_gap_without_length_minus_tc_given_len_minus_h_len_bits"] = \
+                gap["without_length_nll"]["value"] - (tc_len - h_len)
+    if gap.get("settings", {}).get("source") == "checkpoints" and "without_length_nll" in gap:
+        out["nll_gap_matched_truth"] = "total_correlation_given_len"
+    means, h_tgt = gap.get("mean_nll_bits"), exact.get("h_tgt_given_src")
+    if means and h_tgt is not None:          # each model's excess over its exact lower bound
+        out["at_nll_minus_h_tgt_given_src_bits"] = means["at"] - h_tgt
+        tok_len, h_len = exact.get("sum_token_entropy_given_len"), exact.get("h_len_given_src")
+        if "without_length_nll" in gap and tok_len is not None and h_len is not None:
+            out["nat_nll_minus_token_and_length_entropy_bits"] = means["nat"] - tok_len - h_len
     return out

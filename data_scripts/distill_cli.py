@@ -65,7 +65,8 @@ def build_parser():
     dec.add_argument("--sampling-temperature", type=float,
                      default=_default("sampling_temperature"))
     dec.add_argument("--seed", type=int, default=_default("seed"))
-    dec.add_argument("--threads", type=int, help="CPU threads (default: torch's / all cores)")
+    dec.add_argument("--threads", type=int,
+                     help="CPU threads (default: OMP_NUM_THREADS if set, else all cores)")
     dec.add_argument("--ct2-cache", help="converted-model cache (default ~/.cache/nat-kd/ct2)")
     dec.add_argument("--ct2-compute-type", default=_default("ct2_compute_type"))
     dec.add_argument("--user-dir", help="extra fairseq plugin directory")

@@ -60,7 +60,8 @@ class CTranslate2Backend:
         import ctranslate2
 
         self.model_dir, self.converted = convert_cached(teacher, cfg.ct2_cache, cfg.user_dir)
-        threads = cfg.threads or os.cpu_count() or 1
+        # like torch, honour OMP_NUM_THREADS (set by job runners that share the cores)
+        threads = cfg.threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count()
         self.translator = ctranslate2.Translator(self.model_dir, device="cpu",
                                                  compute_type=cfg.ct2_compute_type,
                                                  intra_threads=threads, inter_threads=1)

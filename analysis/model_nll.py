@@ -21,7 +21,6 @@ sentences; padding is masked, so values agree across batch sizes to float64 roun
 NLLs are returned in nats; ``summary`` converts to bits.
 """
 import contextlib
-import logging
 import math
 import os
 import tempfile
@@ -29,6 +28,7 @@ import warnings
 
 import numpy as np
 
+from nat import compat
 from nat.errors import UserError
 
 AT_MODELS = ("transformer",)             # plus any other fairseq encoder-decoder (teacher-forced)
@@ -65,7 +65,7 @@ def load(path, data_bin, role, flag):
     'at' or 'nat' (what ``flag`` on the command line must hold); ``kind``: at, length, ctc, dag."""
     import torch
 
-    with _root_logging_kept():
+    with compat.fairseq_logging_kept():
         import fairseq_plugins  # noqa: F401  registers our architectures, installs nat.compat
         from fairseq import checkpoint_utils
         from fairseq.models import FairseqEncoderDecoderModel
@@ -81,7 +81,7 @@ def load(path, data_bin, role, flag):
         described = teacher.describe([path], data_bin)      # hash, arch, languages, dictionaries
         overrides = {"data": data_bin, "source_lang": described.source_lang,
                      "target_lang": described.target_lang}
-        with _root_logging_kept(), warnings.catch_warnings():
+        with compat.fairseq_logging_kept(), warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)     # hydra's deprecation notices
             models, _, task = checkpoint_utils.load_model_ensemble_and_task(
                 [path], arg_overrides=overrides)
@@ -110,23 +110,6 @@ def load(path, data_bin, role, flag):
             "model": name, "scoring": SCORING[kind], "source_lang": described.source_lang,
             "target_lang": described.target_lang}
     return model, task, kind, info
-
-
-@contextlib.contextmanager
-def _root_logging_kept():
-    """Undo fairseq's import-time ``logging.basicConfig(level=DEBUG)`` (wav2vec2_classification,
-    text_to_speech): without this every later library logs DEBUG lines to stderr."""
-    root = logging.getLogger()
-    level, handlers, disabled = root.level, list(root.handlers), logging.root.manager.disable
-    logging.disable(logging.INFO)                  # and their INFO notices while importing
-    try:
-        yield
-    finally:
-        logging.disable(disabled)
-        root.setLevel(level)
-        for handler in list(root.handlers):
-            if handler not in handlers:
-                root.removeHandler(handler)
 
 
 @contextlib.contextmanager

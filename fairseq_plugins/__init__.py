@@ -7,9 +7,10 @@ Each module is one concept; the math lives in the ``nat`` library.
 import importlib
 import pathlib
 
-import fairseq  # noqa: F401  (the compat layer patches fairseq modules, so load it first)
-
 from nat import compat
+
+with compat.fairseq_logging_kept():
+    import fairseq  # noqa: F401  (the compat layer patches fairseq modules, so load it first)
 
 compat.install()
 

@@ -14,7 +14,9 @@ Installed by ``import fairseq_plugins`` (so by ``--user-dir fairseq_plugins``) a
 """
 import argparse
 import collections
+import contextlib
 import functools
+import logging
 import re
 import sys
 import types
@@ -26,6 +28,25 @@ import importlib.util
 import numpy as np
 
 _ALLOWLISTED = False
+
+
+@contextlib.contextmanager
+def fairseq_logging_kept():
+    """Undo fairseq's import-time ``logging.basicConfig(level=DEBUG)`` (wav2vec2_classification,
+    text_to_speech): without this, in-process users of fairseq (nat-distill, nat-analyze) get
+    every library's DEBUG lines on stderr.  A no-op inside fairseq's CLIs, which configure
+    logging before importing models."""
+    root = logging.getLogger()
+    level, handlers, disabled = root.level, list(root.handlers), logging.root.manager.disable
+    logging.disable(logging.INFO)                  # and their INFO notices while importing
+    try:
+        yield
+    finally:
+        logging.disable(disabled)
+        root.setLevel(level)
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
 
 
 class UnsafeCheckpointError(RuntimeError):

@@ -29,11 +29,14 @@ def by_name(plan):
 
 def test_quick_plan_is_the_two_corpus_experiment(tmp_path):
     plan = plan_of(presets.resolve("quick"), tmp_path)
+    # the critical path (teacher -> distill -> distilled NATs) first, raw-data NATs beside it
     assert [(j["name"], j["deps"]) for j in plan["jobs"]] == [
         ("teacher", []), ("distill", ["teacher"]), ("vanilla_raw", []),
-        ("vanilla_distilled", ["distill"])]
+        ("vanilla_distilled", ["distill"]), ("ctc_glat_raw", []),
+        ("ctc_glat_distilled", ["distill"])]
     assert [s["name"] for s in plan["systems"]] == [
-        "teacher_beam5", "teacher_greedy", "vanilla_raw", "vanilla_distilled"]
+        "teacher_beam5", "teacher_greedy", "vanilla_raw", "ctc_glat_raw", "vanilla_distilled",
+        "ctc_glat_distilled"]
     assert [c["name"] for c in plan["corpora"]] == ["raw", "distilled"]
     distill = by_name(plan)["distill"]["command"]
     assert arg(distill, "--method") == "seqkd"

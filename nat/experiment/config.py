@@ -25,17 +25,23 @@ QUICK = {
     "jobs": 2,  # fairseq-train processes run side by side (one thread each)
     "corpus": {"mode": "random", "mix": "0.34,0.33,0.33", "preset": "small",
                "train": 10000, "valid": 300, "test": 300, "seed": 1, "extra": []},
-    "teacher": {"name": "teacher", "arch": "transformer_teacher_tiny", "updates": 500,
-                "lr": 2e-3, "warmup": 100, "max_tokens": 4096,
+    # 2048-token batches: per update about half the cost of 4096 (CPU time is linear in
+    # tokens here), and the effect shows as clearly (measured: see README)
+    "teacher": {"name": "teacher", "arch": "transformer_teacher_tiny", "updates": 600,
+                "lr": 2e-3, "warmup": 100, "max_tokens": 2048,
                 "extra": ["--criterion", "label_smoothed_cross_entropy",
                           "--label-smoothing", "0.1"]},
-    # CTranslate2 decodes the teacher ~7x faster than fairseq here (nat-bench distill)
+    # CTranslate2 decodes the teacher ~7x faster than fairseq here (nat-bench distill); its
+    # threads follow OMP_NUM_THREADS=1 set by the job runner (it runs next to a training job)
     "distill": {"method": "seqkd", "beam": 5, "lenpen": 1.0, "backend": "ctranslate2"},
-    # vanilla NAT only: on 2 CPU cores a DAG update costs ~3.5x a vanilla one (measured), so
-    # the alignment-marginalising models (CTC, GLAT, DAG) are in the full preset
+    # the vanilla NAT (most sensitive to multimodality) and CTC + glancing (alignment-
+    # marginalising); an update of the latter costs ~2x a vanilla one (two decoder passes), a
+    # DAG update ~3.5x, so the DAG, plain CTC and GLAT are in the full preset
     "nat": [
-        {"name": "vanilla", "arch": "nat_vanilla_tiny", "updates": 600, "lr": 2e-3,
-         "warmup": 100, "max_tokens": 4096, "extra": [], "decode": []},
+        {"name": "vanilla", "arch": "nat_vanilla_tiny", "updates": 500, "lr": 2e-3,
+         "warmup": 100, "max_tokens": 2048, "extra": [], "decode": []},
+        {"name": "ctc_glat", "arch": "nat_ctc_glat_tiny", "updates": 200, "lr": 2e-3,
+         "warmup": 100, "max_tokens": 2048, "extra": [], "decode": []},
     ],
     "train_data": ["raw", "distilled"],
     "speed": {"throughput_batch": 128},
@@ -47,6 +53,14 @@ QUICK = {
 # Off in the quick preset, on in the full one (schema: nat/experiment/variants.py): teachers
 # retrained on their predecessor's distilled data, autoregressive Seq-KD / Word-KD students.
 QUICK.update({"born_again": {"rounds": 0, "from": "distilled"}, "ar_students": []})
+
+# ``nat-experiment --data DIR`` only (a raw corpus directory): nat-prepare settings for
+# OUT/prepared (nat/experiment/user_data.py; ``extra`` passes any other nat-prepare flag).
+# max_pieces = decode.max_len_b: a longer pair could not be decoded in full, so it is dropped
+# (counted in the manifest); empty pairs and stray CRs are dropped / made spaces, counted.
+QUICK["prepare"] = {"vocab_size": 2000, "model_type": "unigram", "source_lang": "src",
+                    "target_lang": "tgt", "drop_empty": True, "dedup": False,
+                    "stray_cr": "space", "max_pieces": 64, "extra": []}
 
 #: transformer-base size (6+6 layers, 512 dims, 8 heads) over a tiny architecture's defaults
 BASE_SIZE = ["--encoder-layers", "6", "--decoder-layers", "6", "--encoder-embed-dim", "512",
@@ -90,6 +104,7 @@ FULL.update({
          "backend": "ctranslate2", "sampling_topk": -1, "sampling_temperature": 1.0},
     ],
     "born_again": {"rounds": 2, "from": "distilled"},  # corpora born_again_1, born_again_2
+    "prepare": dict(QUICK["prepare"], vocab_size=8000),  # --data DIR only
     "ar_students": [
         # Seq-KD (Kim & Rush 2016): plain label-smoothed CE on the teacher's beam outputs
         {"name": "student_seqkd", "arch": "transformer_student_tiny", "train_data": "distilled",

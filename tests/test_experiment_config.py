@@ -57,3 +57,28 @@ def test_settings_key_depends_on_every_setting():
     changed["nat"][0]["lr"] *= 2
     assert settings_key(base) != settings_key(changed)
     assert settings_key(base) == settings_key(presets.resolve("quick"))
+
+
+def _results(bleu, arch="nat_ctc_glat_tiny"):
+    """A results dict with vanilla and one other NAT on raw and distilled data."""
+    models = [{"name": f"{family}_{data}", "family": family, "train_data": data,
+               "bleu": bleu[family][data], "mixed_sentence_rate": None}
+              for family in bleu for data in ("raw", "distilled")]
+    config = {"nat": [{"name": family, "arch": "nat_vanilla_tiny" if family == "vanilla"
+                       else arch} for family in bleu]}
+    return {"models": models, "corpora": [], "config": config}
+
+
+@pytest.mark.parametrize("other, holds", [((70.0, 90.0), True), ((20.0, 90.0), False)])
+def test_marginalising_nat_gains_less_from_distillation(other, holds):
+    from nat.experiment import checks
+
+    results = _results({"vanilla": {"raw": 20.0, "distilled": 80.0},
+                        "ctc_glat": {"raw": other[0], "distilled": other[1]}})
+    found = [p for p in checks.predictions(results) if "gains less" in p["claim"]]
+    assert [(p["holds"], p["detail"]) for p in found] == [
+        (holds, f"{other[1] - other[0]:+.1f} vs +60.0 BLEU")]
+    # a NAT that does not marginalise alignments (GLAT with length prediction) is not claimed
+    plain = _results({"vanilla": {"raw": 20.0, "distilled": 80.0},
+                      "glat": {"raw": 70.0, "distilled": 90.0}}, arch="nat_glat_tiny")
+    assert not [p for p in checks.predictions(plain) if "gains less" in p["claim"]]

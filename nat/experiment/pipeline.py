@@ -5,6 +5,9 @@ Every stage runs the real commands (nat-synth, fairseq-*, nat-distill, nat-analy
 records them, so the report can list each step for a user to re-run by hand.  What the config
 asks for beyond the quick preset (several distilled corpora, born-again teachers, AR students)
 comes from ``variants``; it only adds jobs to the one dependency graph and systems to decode.
+With a user's corpus (``data=DIR``: ``nat-experiment --data DIR``) one ``prepare`` stage
+(nat-prepare) replaces nat-synth and fairseq-preprocess, and the later stages work on its
+sentencepiece pieces and score words (``user_data``).
 """
 import json
 import os
@@ -16,11 +19,28 @@ from nat.experiment import variants
 from nat.experiment.speed import timed_generate
 from nat.experiment.stages import Runner, settings_key
 from nat.experiment.training import Job, run_jobs
+from nat.experiment.user_data import UserData
 from nat.textio import count_lines, read_lines, write_lines_atomic
 
 NAT_DECODE = ["--iter-decode-max-iter", "0"]
-#: seconds per update of a tiny model, one job per core (quick preset, measured), for the ETA only
-SECONDS_PER_UPDATE = 0.9
+#: ETA only: seconds per update and 1k batch tokens of a tiny model, one job per core (measured
+#: with the quick preset on 2 cores), times the architecture's relative cost
+SECONDS_PER_KTOKEN_UPDATE = 0.2
+#: glancing runs the decoder twice; the DAG's dynamic program costs ~3.5x (nat-bench dag);
+#: base size (6+6 layers, 512 dims) ~10x a tiny model on CPU (rough)
+UPDATE_COST = (("dag", 3.5), ("glat", 2.0))
+BASE_COST = 10.0
+
+
+def _update_seconds(job):
+    """Expected seconds per update of a fairseq-train job (for the ETA; 0 for other tools)."""
+    args = [str(a) for a in job.args]
+    value = lambda flag, default: args[args.index(flag) + 1] if flag in args else default  # noqa
+    arch = value("--arch", "")
+    cost = next((c for key, c in UPDATE_COST if key in arch), 1.0)
+    if arch.endswith("_base") or value("--encoder-layers", "2") == "6":
+        cost *= BASE_COST
+    return SECONDS_PER_KTOKEN_UPDATE * int(value("--max-tokens", 4096)) / 1024 * cost
 
 
 def _synth_command(out, corpus):
@@ -75,8 +95,15 @@ def critical_path_order(jobs):
 def describe_plan(plan):
     """The plan as text: one block per job (start order, what it waits for, its command), then
     the systems decoded and the corpora analysed."""
-    lines = [f"{len(plan['jobs'])} jobs, up to {plan['parallel']} at a time, in start order "
-             "(a job starts once everything after 'after:' has finished):"]
+    lines = []
+    if plan.get("data"):  # a user corpus (--data): prepared first
+        data = plan["data"]
+        lines.append(f"corpus: {data['path']} ({data['given']}, prepared in {data['prepared']})"
+                     + ("" if data["command"] else " used as it is"))
+        if data["command"]:
+            lines.append("    " + " ".join(str(part) for part in data["command"]))
+    lines.append(f"{len(plan['jobs'])} jobs, up to {plan['parallel']} at a time, in start order "
+                 "(a job starts once everything after 'after:' has finished):")
     for job in plan["jobs"]:
         updates = f", {job['updates']} updates" if job["updates"] else ""
         lines += [f"  {job['name']} ({job['tool']}{updates}; after: "
@@ -95,12 +122,16 @@ def describe_plan(plan):
 class Experiment:
     """One run of the experiment in ``out_dir`` with a resolved config."""
 
-    def __init__(self, config, out_dir, quiet=False):
+    def __init__(self, config, out_dir, quiet=False, data=None):
         self.config = config
         self.out = os.path.abspath(out_dir)
         self.quiet = quiet
         self.data = os.path.join(self.out, "data")
         self.raw_bin = os.path.join(self.out, "bin", "raw")
+        # a user's corpus (raw or prepared directory) instead of the synthetic one
+        self.user = UserData(data, self.out, config.get("prepare")) if data else None
+        if self.user:
+            self.data, self.raw_bin = self.user.root, self.user.data_bin
         self.distilled_dir = os.path.join(self.out, "distilled")  # the default corpus
         # every name in the config checked before anything runs (one-line UserError)
         self.corpora = {c.name: c for c in variants.validate(config)}
@@ -120,12 +151,14 @@ class Experiment:
     # ---- helpers --------------------------------------------------------------------------
     def _estimates(self):
         c, jobs = self.config, self.jobs()
-        updates = sum(job.updates for job in jobs)
+        busy = sum(job.updates * _update_seconds(job) for job in jobs)
         distills = sum(job.tool == "nat-distill" for job in jobs)
-        return {"corpus": 5, "binarize": 5,
-                "train": SECONDS_PER_UPDATE * updates / max(1, c["jobs"])
-                + 0.01 * c["corpus"]["train"] * distills + 10,
-                "decode": 10 * len(self.systems()),
+        pairs = self.user.train_pairs() if self.user else c["corpus"]["train"]
+        data = {"prepare": 10 + 0.002 * pairs} if self.user else {"corpus": 5, "binarize": 5}
+        return {**data,
+                "train": busy / max(1, c["jobs"])
+                + 0.01 * pairs * distills + 10,
+                "decode": 15 * len(self.systems()),
                 "analysis": 15 * len(self.corpora), "report": 5}
 
     def _run_tool(self, ctx, tool, args, log):
@@ -146,10 +179,43 @@ class Experiment:
     def corpus_bin(self, name):
         return self.raw_bin if name == variants.RAW else os.path.join(self.corpus_dir(name), "bin")
 
+    def corpus_target(self, name):
+        """The training targets of a corpus (for its line count): the synthetic or the prepared
+        (cleaned, word-level) text for raw, nat-distill's output for the others."""
+        if name == variants.RAW:
+            return self.user.text("train", "tgt") if self.user else os.path.join(
+                self.data, "train.tgt")
+        lang = self.user.tgt if self.user else "tgt"
+        return os.path.join(self.corpus_dir(name), f"train.{lang}")
+
+    def train_file(self, split, side):
+        """What nat-distill and the analysis read as the raw corpus: the synthetic text, or the
+        prepared subword pieces (what the data-bin holds; ``--spm`` decodes them)."""
+        if self.user:
+            return self.user.pieces(split, side)
+        return os.path.join(self.data, f"{split}.{side}")
+
     def checkpoint(self, job):
         return os.path.join(self.out, "checkpoints", job, "checkpoint_last.pt")
 
     # ---- stages ---------------------------------------------------------------------------
+    def prepare(self):
+        """A user's corpus: nat-prepare into OUT/prepared (recorded), or the prepared directory
+        given; keyed by the prepared directory's key (settings + sha256 of every input), which
+        every later stage's key includes."""
+        key = settings_key("prepare", self.user.key())
+
+        def run(ctx):
+            if self.user.command():
+                self._run_tool(ctx, "nat-prepare", self.user.command()[1:], "prepare.log")
+            return self.user.summary()
+
+        self.keys["prepare"] = key
+        self.keys["binarize"] = settings_key("binarize", key)
+        record = self.runner.run("prepare", key, run)
+        self.user.loaded()  # checked also when the stage was skipped (files still there)
+        return record
+
     def corpus(self):
         corpus = self.config["corpus"]
         key = settings_key("corpus", corpus)
@@ -180,14 +246,16 @@ class Experiment:
     def _distill_args(self, corpus, teacher_checkpoint):
         d, limits = corpus.settings, self.config["decode"]
         args = ["--path", teacher_checkpoint, "--data-bin", self.raw_bin,
-                "--source", os.path.join(self.data, "train.src"),
-                "--target", os.path.join(self.data, "train.tgt"),
-                "--valid-source", os.path.join(self.data, "valid.src"),
-                "--valid-target", os.path.join(self.data, "valid.tgt"),
+                "--source", self.train_file("train", "src"),
+                "--target", self.train_file("train", "tgt"),
+                "--valid-source", self.train_file("valid", "src"),
+                "--valid-target", self.train_file("valid", "tgt"),
                 "--out", self.corpus_dir(corpus.name), "--method", d["method"],
                 "--beam", d["beam"], "--lenpen", d["lenpen"], "--backend", d["backend"],
                 "--max-len-a", limits["max_len_a"], "--max-len-b", limits["max_len_b"],
                 "--quiet"]
+        if self.user:  # pieces in, pieces + detokenized text out
+            args += ["--spm", self.user.root]
         for key, flag in variants.DISTILL_FLAGS.items():
             if key in d:
                 args += [flag, d[key]]
@@ -282,7 +350,13 @@ class Experiment:
         jobs in start order with their dependencies, the systems decoded and the corpora
         analysed (``nat-experiment --dry-run`` prints it)."""
         jobs = self.jobs()
+        data = {}
+        if self.user:
+            data = {"data": {"path": self.user.path, "given": "raw" if self.user.raw else
+                             "prepared", "prepared": self.user.root,
+                             "command": self.user.command()}}
         return {
+            **data,
             "jobs": [{"name": j.name, "tool": j.tool, "deps": list(j.deps),
                       "updates": j.updates, "command": j.command} for j in jobs],
             "parallel": self.config["jobs"],
@@ -296,16 +370,27 @@ class Experiment:
 
     def decode(self):
         systems = self.systems()
+        # a user corpus: pieces decoded to words with its sentencepiece model (keyed too)
+        words = ["sentencepiece-decode", self.keys["prepare"]] if self.user else []
         key = settings_key("decode", self.config["speed"], self.config["decode"],
                            self.runner.records["train"]["key"],
                            [[s["name"], s["checkpoint"], s["task"], s["beam"], s["extra"]]
-                            for s in systems])
-        n_test = count_lines(os.path.join(self.data, "test.src"))
+                            for s in systems], *words)
+        n_test = count_lines(self.user.text("test", "src") if self.user else
+                             os.path.join(self.data, "test.src"))
         hyp_dir = os.path.join(self.out, "hyps")
         speed = self.config["speed"]
 
         def run(ctx):
             results = {}
+            if self.user:
+                from nat.prepare import subwords
+
+                model = self.user.spm_model()
+                sp = subwords.load(model)
+                ctx.commands.append(f"# user corpus: fairseq-generate prints sentencepiece "
+                                    f"pieces (H- lines, kept in {hyp_dir}/pieces/); "
+                                    f"{hyp_dir}/NAME.txt is each line decoded with {model}")
             for s in systems:
                 name, checkpoint, task, beam, extra = (s["name"], s["checkpoint"], s["task"],
                                                        s["beam"], s["extra"])
@@ -321,6 +406,9 @@ class Experiment:
                 identical = sum(a[0].tokens == b[0].tokens
                                 for a, b in zip(big.hypotheses, one.hypotheses))
                 path = os.path.join(hyp_dir, f"{name}.txt")
+                if self.user:  # words for BLEU and analysis; the pieces kept beside them
+                    write_lines_atomic(os.path.join(hyp_dir, "pieces", f"{name}.txt"), hyps)
+                    hyps = subwords.decode(sp, hyps)
                 write_lines_atomic(path, hyps)
                 results[name] = {"hyp": path, "family": s["family"],
                                  "train_data": s["train_data"], "job": s["job"], "beam": beam,
@@ -336,6 +424,8 @@ class Experiment:
         return self.runner.run("decode", key, run)
 
     def _corpus_analysis_args(self, corpus):
+        if self.user:
+            return self._user_corpus_analysis_args(corpus)
         lexicon = os.path.join(self.data, "lexicon.json")
         if not corpus.distilled:
             return ["corpus", "--source", os.path.join(self.data, "train.src"),
@@ -351,19 +441,47 @@ class Experiment:
                 "--lexicon", lexicon, "--aligner", "eflomal", *reference,
                 "--name", corpus.name]
 
+    def _user_corpus_analysis_args(self, corpus):
+        """A user corpus at word level: the prepared (cleaned) text for raw, nat-distill's pieces
+        decoded by ``--spm``; language mixing only with a label-derived lexicon."""
+        user = self.user
+        lexicon = ["--lexicon", user.lexicon] if user.lexicon else []
+        spm = ["--spm", user.root]
+        if not corpus.distilled:
+            return ["corpus", "--source", user.text("train", "src"),
+                    "--target", user.text("train", "tgt"), *lexicon, "--aligner", "eflomal",
+                    *spm, "--name", corpus.name]
+        here = self.corpus_dir(corpus.name)
+        if corpus.one_per_source:
+            source = user.text("train", "src")
+            reference = ["--reference-target", user.text("train", "tgt")]
+        else:
+            source, reference = os.path.join(here, f"train.{user.src}"), []
+        return ["corpus", "--source", source, "--target", os.path.join(here, f"train.{user.tgt}"),
+                *lexicon, "--aligner", "eflomal", *reference, *spm, "--name", corpus.name]
+
+    def _outputs_analysis_args(self, name, hyp):
+        if not self.user:
+            return ["outputs", "--hyp", hyp, "--ref-dir", self.data, "--lexicon",
+                    os.path.join(self.data, "lexicon.json"), "--name", name]
+        user = self.user  # every reference (multi-reference BLEU), words (--spm: the level)
+        refs = [part for path in user.references() for part in ("--ref", path)]
+        lexicon = ["--lexicon", user.lexicon] if user.lexicon else []
+        gold = ["--lang", user.test_labels] if user.lexicon and user.test_labels else []
+        return ["outputs", "--hyp", hyp, *refs, *lexicon, *gold, "--spm", user.root,
+                "--name", name]
+
     def analysis(self):
         distilled = [c.name for c in self.corpora.values() if c.distilled]
         key = settings_key("analysis", self.runner.records["decode"]["key"],
                            [self.corpus_keys.get(name) for name in distilled])
-        lexicon = os.path.join(self.data, "lexicon.json")
         adir = os.path.join(self.out, "analysis")
 
         def run(ctx):
             todo = [("corpora", c.name, self._corpus_analysis_args(c),
                      os.path.join(adir, f"corpus_{c.name}")) for c in self.corpora.values()]
             for name, system in self.runner.records["decode"]["result"].items():
-                todo.append(("outputs", name, ["outputs", "--hyp", system["hyp"], "--ref-dir",
-                                               self.data, "--lexicon", lexicon, "--name", name],
+                todo.append(("outputs", name, self._outputs_analysis_args(name, system["hyp"]),
                              os.path.join(adir, f"outputs_{name}")))
             for _, _, args, out in todo:  # recorded in order; run side by side (1 thread each)
                 ctx.record(["nat-analyze"] + args + ["--out", out])
@@ -387,8 +505,11 @@ class Experiment:
     def run(self):
         from nat.experiment import report
 
-        self.corpus()
-        self.binarize()
+        if self.user:
+            self.prepare()  # nat-prepare (or the prepared directory given)
+        else:
+            self.corpus()
+            self.binarize()
         self.train()  # includes distillation (also when no NAT trains on it: it is analysed)
         self.decode()
         self.analysis()

@@ -56,12 +56,11 @@ def collect(experiment):
     for name, metrics in analysis["corpora"].items():
         mixing = metrics["measures"].get("mixing", {})
         spec = experiment.corpora.get(name, variants.Corpus(name))
-        where = experiment.corpus_dir(name) if spec.distilled else experiment.data
         corpora.append({
             "name": name, "method": spec.settings.get("method"),
             "made_by": spec.teacher or None, "born_again_round": spec.round,
-            "lines": count_lines(os.path.join(where, "train.tgt")),
-            "distillation": _manifest(where) if spec.distilled else None,
+            "lines": count_lines(experiment.corpus_target(name)),
+            "distillation": _manifest(experiment.corpus_dir(name)) if spec.distilled else None,
             "complexity_bits": metrics.get("complexity_bits"),
             "mode_cross_entropy_bits": metrics.get("mode_cross_entropy_bits"),
             "mixed_sentence_rate": metrics.get("mixed_sentence_rate"),
@@ -75,12 +74,15 @@ def collect(experiment):
     results = {
         "preset": experiment.config["preset"], "config": experiment.config,
         "models": models, "corpora": corpora, "bleu_signature": bleu_signature,
-        "truth": records["corpus"]["result"]["truth"],
+        # the synthetic generator's ground truth (None for a user corpus: unknown)
+        "truth": records["corpus"]["result"]["truth"] if "corpus" in records else None,
         "distillation": (_manifest(experiment.distilled_dir)
                          if variants.DEFAULT in experiment.corpora else None),
         "stages": {name: {"seconds": rec["seconds"], "commands": rec["commands"]}
                    for name, rec in records.items()},
     }
+    if experiment.user:  # where the corpus came from, how it was prepared, at which level
+        results["data"] = records["prepare"]["result"]
     results["predictions"] = checks.predictions(results)
     return results
 
@@ -102,7 +104,7 @@ def _fmt(value, spec="{:.1f}"):
     return str(value)
 
 
-def _speed_vs_bleu(path, models, batch_key):
+def _speed_vs_bleu(path, models, batch_key, bleu_label="multi-reference sacreBLEU"):
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, key, label in ((axes[0], "sentences_per_second_batch1", "batch 1"),
                            (axes[1], batch_key, batch_key.split("batch")[-1].join(
@@ -116,7 +118,7 @@ def _speed_vs_bleu(path, models, batch_key):
         ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(f"sentences / second ({label}, CPU, log scale)")
-        ax.set_ylabel("multi-reference sacreBLEU")
+        ax.set_ylabel(bleu_label)
         ax.set_title(f"Speed vs quality at {label}")
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -135,7 +137,10 @@ def write(experiment, results):
     batch = experiment.config["speed"]["throughput_batch"]
     batch_key = f"sentences_per_second_batch{batch}"
     analysis = experiment.runner.records["analysis"]["result"]
-    languages = next(iter(analysis["outputs"].values()))["measures"]["mixing"]["languages"]
+    # the lexicon's languages; none when a user corpus has no labels (mixing not measured)
+    mixing = next(iter(analysis["outputs"].values()))["measures"].get("mixing")
+    languages = mixing["languages"] if mixing else []
+    bleu_label = _bleu_label(results)
 
     nat_families = [m["name"] for m in experiment.config["nat"]]
     nat_data = list(dict.fromkeys(data for _, _, data in experiment.nat_runs()))
@@ -145,30 +150,43 @@ def write(experiment, results):
             os.path.join(fig_dir, "bleu.png"), nat_families,
             {data: [by_name.get(f"{f}_{data}", {}).get("bleu") for f in nat_families]
              for data in nat_data},
-            "NAT trained on raw vs distilled data", "multi-reference sacreBLEU")
+            "NAT trained on raw vs distilled data", bleu_label)
     panels = {}
     first = nat_families[:1]
     for name in [f"{f}_{d}" for f in first for d in nat_data] + ["teacher_beam5"]:
-        if name in analysis["outputs"]:
+        if name in analysis["outputs"] and len(languages) == 3:  # a ternary plot
             panels[name] = analysis["outputs"][name]["measures"]["mixing"]["simplex_sample"]
-    plots.simplex(os.path.join(fig_dir, "simplex.png"), panels, languages,
-                  "Language shares of each test output (corners = one language)")
+    if panels:
+        plots.simplex(os.path.join(fig_dir, "simplex.png"), panels, languages,
+                      "Language shares of each test output (corners = one language)")
     plots.grouped_bars(
         os.path.join(fig_dir, "complexity.png"),
         ["C(d), word level", "mode classifier CE, sentence level"],
         {c["name"]: [c["complexity_bits"], c["mode_cross_entropy_bits"]] for c in corpora},
         "Training corpus complexity (lower = less multimodal)", "bits")
-    _speed_vs_bleu(os.path.join(fig_dir, "speed_vs_bleu.png"), models, batch_key)
+    _speed_vs_bleu(os.path.join(fig_dir, "speed_vs_bleu.png"), models, batch_key, bleu_label)
 
     lines = [f"# nat-experiment report (preset `{results['preset']}`)", ""]
+    lines += [_corpus_line(experiment, results), ""]
     lines += _headline(results, batch_key)
+    if not languages:
+        lines += ["", f"Mixed sentences, language entropy and language shares: {NOT_MEASURED}"
+                      f" (the corpus has no `train.lang`; give one label per line, e.g. the "
+                      f"target language, to measure them)."]
     lines += ["", "What the literature predicts, checked on these numbers:", ""]
-    lines += [f"- {'✓' if p['holds'] else '✗'} {p['claim']}: {p['detail']}"
+    lines += [f"- {_MARK[p['holds']]} {p['claim']}: {p['detail']}"
               for p in results["predictions"]] or ["- none applies to this configuration"]
     lines.append("")
     if nat_families:
         lines += ["![BLEU raw vs distilled](figures/bleu.png)", ""]
-    lines += ["![language simplex](figures/simplex.png)", "", "## Training corpora", "",
+    if panels:
+        lines += ["![language simplex](figures/simplex.png)", ""]
+    elif languages:
+        lines += [f"(No language simplex: it needs exactly three labels; this corpus has "
+                  f"{len(languages)}: {', '.join(languages)}.)", ""]
+    if results.get("data"):
+        lines += _user_corpus_section(results["data"])
+    lines += ["## Training corpora", "",
               "| corpus | C(d) bits | mode classifier CE bits | mixed sentences | language "
               "entropy bits | F(d) bits vs raw | target language shares |",
               "|---|---|---|---|---|---|---|"]
@@ -179,7 +197,7 @@ def write(experiment, results):
                      f"{_fmt(c['language_entropy_bits'], '{:.3f}')} | "
                      f"{_fmt(c['faithfulness_bits'], '{:.3f}')} | "
                      f"{_shares(c['language_choice'], languages)} |")
-    truth = results["truth"].get("train", {})
+    truth = (results.get("truth") or {}).get("train", {})
     if truth:
         lines += ["", f"Generator ground truth (train): H(L|X) = "
                       f"{truth.get('h_lang_given_src', float('nan')):.3f} bits, H(Y|X) = "
@@ -297,8 +315,79 @@ def _shares(histogram, languages):
     return " / ".join(f"{lang} {100 * histogram.get(lang, 0) / total:.0f}%" for lang in languages)
 
 
+NOT_MEASURED = checks.NOT_MEASURED
+_MARK = {True: "✓", False: "✗", None: "–"}
+
+
+def _bleu_label(results):
+    """How BLEU was scored: the synthetic corpus has three references per source; a user
+    corpus has its ``test.ref.*`` files or the test target."""
+    data = results.get("data")
+    if not data or len(data["references"]) > 1:
+        return "multi-reference sacreBLEU"
+    return "sacreBLEU (one reference)"
+
+
+def _corpus_line(experiment, results):
+    data = results.get("data")
+    if not data:
+        c = experiment.config["corpus"]
+        return (f"Corpus: synthetic (`nat-synth --preset {c['preset']} --mode {c['mode']}`, "
+                f"{c['train']}/{c['valid']}/{c['test']} train/valid/test pairs); numbers at word "
+                f"level.")
+    pairs = "/".join(str(data["counts"].get(s, {}).get("pairs", "–"))
+                     for s in ("train", "valid", "test"))
+    given = ("raw text, prepared by nat-prepare into `" + data["prepared"] + "`"
+             if data["given"] == "raw" else "prepared by nat-prepare")
+    refs = ", ".join(f"`{r}`" for r in data["references"])
+    return (f"Corpus: your data `{data['path']}` ({given}; {pairs} train/valid/test pairs kept). "
+            f"Numbers are at word level on detokenized text: hypotheses decoded with the "
+            f"corpus' sentencepiece model, sacreBLEU 13a against {refs}.")
+
+
+def _user_corpus_section(data):
+    settings, counts = data["settings"], data["counts"]
+    vocab = data["vocab_size"]
+    lines = ["## Corpus (your data)", "",
+             f"- source: `{data['path']}` ({data['given']}); prepared directory "
+             f"`{data['prepared']}` (manifest key `{data['manifest_key']}`)",
+             f"- nat-prepare settings: sentencepiece {settings.get('model_type')}, "
+             f"{'joint' if settings.get('joint') else 'separate'}, vocab_size "
+             f"{settings.get('vocab_size')} (made: {vocab.get('tgt')}), max_pieces "
+             f"{settings.get('max_pieces')} ({settings.get('long_lines')} longer pairs), "
+             f"drop_empty {settings.get('drop_empty')}, dedup {settings.get('dedup')}, "
+             f"stray_cr {settings.get('stray_cr')}, normalization "
+             f"{settings.get('normalization')}",
+             f"- test `<unk>` rate: source {data['unk_rate_test']['src']:.2e}, target "
+             f"{data['unk_rate_test']['tgt']:.2e}; references: "
+             + ", ".join(f"`{r}`" for r in data["references"]),
+             f"- level: {data['level']}"]
+    if data["labels"]:
+        lex = data["lexicon"] or {}
+        rate = lex.get("identifying_token_rate")
+        lines.append(f"- language labels: {', '.join(data['labels'])}; lexicon.json from the "
+                     f"labelled training targets: {lex.get('identifying_types')} identifying "
+                     f"word types ({_fmt(None if rate is None else 100 * rate)} % of target "
+                     f"tokens), {lex.get('neutral_types')} neutral types (counted apart)")
+    else:
+        lines.append(f"- language labels: none (no `train.lang`): language mixing "
+                     f"{NOT_MEASURED}")
+    lines += ["- synthetic-only measures (generator ground truth, per-language BLEU) do not "
+              "apply", "", "| split | lines | pairs kept | dropped empty | dropped long | "
+              "duplicate pairs (dropped) |", "|---|---|---|---|---|---|"]
+    for split, c in counts.items():
+        lines.append(f"| {split} | {c['lines']} | {c['pairs']} | {c['dropped_empty']} | "
+                     f"{c['dropped_long']} | {c['duplicate_pairs']} "
+                     f"({c['dropped_duplicates']}) |")
+    return lines + [""]
+
+
 def _headline(results, batch_key):
-    lines = ["| model | trained on | multi-ref BLEU | mixed sentences | language entropy bits "
+    bleu = "multi-ref BLEU"
+    if results.get("data"):
+        n = len(results["data"]["references"])
+        bleu = f"BLEU ({n} ref{'s' if n > 1 else ''})"
+    lines = [f"| model | trained on | {bleu} | mixed sentences | language entropy bits "
              f"| sentences/s batch 1 | sentences/s {batch_key.split('_')[-1]} |",
              "|---|---|---|---|---|---|---|"]
     for m in results["models"]:

@@ -147,6 +147,13 @@ def _analyze_corpus(source, target, lexicon, align, aligner, extra_aligners, ref
                      for c in mixing.choices(mixing.language_counts(
                          tgt, lexicon["token_language"], lexicon["languages"]),
                          lexicon["languages"])]
+    labelled = 0 if modes is None else sum(m is not None for m in modes)
+    if modes is not None and not given_modes and labelled < sentence_level.MIN_LABELLED:
+        # modes read off the lexicon: a degenerate corpus (e.g. a barely trained teacher's
+        # near-empty outputs) leaves too few to classify; say so instead of failing
+        measures["sentence_level"] = {"note": f"mode classifier skipped: only {labelled} "
+                                      "sentences have an identifiable language"}
+        modes = None
     if modes is not None:
         with steps.step("mode classifier"):
             sent = sentence_level.mode_cross_entropy(source, modes, seed=seed)

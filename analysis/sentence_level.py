@@ -94,6 +94,10 @@ def select_l2(x, y, n_classes, grid, max_iter, rng):
     return min(scores, key=scores.get), scores
 
 
+#: a held-out half needs at least two sentences, and so does the training half
+MIN_LABELLED = 4
+
+
 def mode_cross_entropy(sources, modes, seed=0, max_sentences=40000, l2_grid=L2_GRID, max_iter=200):
     """Held-out cross-entropy (bits) of the mode given the source, beside the prior-only baseline.
 
@@ -101,8 +105,8 @@ def mode_cross_entropy(sources, modes, seed=0, max_sentences=40000, l2_grid=L2_G
     dropped. The L2 strength is chosen inside the training half; deterministic in ``seed``.
     """
     pairs = [(s, m) for s, m in zip(sources, modes) if m is not None]
-    if len(pairs) < 4:
-        raise UserError(f"the mode classifier needs at least 4 labelled sentences, "
+    if len(pairs) < MIN_LABELLED:
+        raise UserError(f"the mode classifier needs at least {MIN_LABELLED} labelled sentences, "
                         f"got {len(pairs)}")
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(pairs))[:max_sentences]

@@ -62,3 +62,19 @@ def test_analyze_outputs_api():
     assert got["repetition_rate"] == pytest.approx(1 / 10)
     assert 0 < got["sacrebleu"] < 100
     assert len(got["measures"]["mixing"]["simplex_sample"]) == 2
+
+
+def test_too_few_identifiable_targets_skip_the_mode_classifier():
+    """A degenerate corpus (a barely trained teacher's outputs): 3 of 6 targets carry a
+    language, fewer than a held-out split needs, so the measure is absent and says why."""
+    source = ["s1 s2", "s2 s3", "s1 s3", "s3 s1", "s2 s1", "s3 s2"]
+    target = ["a1 a2", "b1", "zz", "zz zz", "c1", "zz"]
+    m = api.analyze_corpus(source, target, lexicon=LEX, aligner="ibm1")
+    assert m.get("mode_cross_entropy_bits") is None
+    assert m["measures"]["sentence_level"] == {
+        "note": "mode classifier skipped: only 3 sentences have an identifiable language"}
+    assert m["mixed_sentence_rate"] == 0.0
+    # modes given explicitly are the user's claim: too few is still an error
+    with pytest.raises(Exception, match="at least 4 labelled"):
+        api.analyze_corpus(source, target, lexicon=LEX, aligner="ibm1",
+                           modes=["a", "b", None, None, None, None])

@@ -20,7 +20,7 @@ from nat.experiment.speed import timed_generate
 from nat.experiment.stages import Runner, settings_key
 from nat.experiment.training import Job, run_jobs
 from nat.experiment.user_data import UserData
-from nat.textio import count_lines, read_lines, write_lines_atomic
+from nat.textio import count_lines, write_lines_atomic
 
 NAT_DECODE = ["--iter-decode-max-iter", "0"]
 #: ETA only: seconds per update and 1k batch tokens of a tiny model, one job per core (measured

@@ -231,8 +231,10 @@ def test_without_labels_mixing_is_not_measured(finished_run, raw_dir, tmp_path):
     experiment.user.has_labels = False
     results = report.collect(experiment)
     assert all(m["mixed_sentence_rate"] is None for m in results["models"])
-    measured = [p for p in results["predictions"] if p["holds"] is None]
-    assert measured and all(p["detail"] == checks.NOT_MEASURED for p in measured)
+    mixing = [p for p in results["predictions"] if "mixed-sentence" in p["claim"]
+              or "sentence-level complexity" in p["claim"]]
+    assert len(mixing) == 2
+    assert all(p["holds"] is None and p["detail"] == checks.NOT_MEASURED for p in mixing)
     experiment.out = str(tmp_path)
     report.write(experiment, results)
     text = (tmp_path / "report.md").read_text(encoding="utf-8")

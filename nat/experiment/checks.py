@@ -13,8 +13,15 @@ On a user corpus without language labels the mixing measures (and the lexicon-ba
 classifier) do not exist: those claims are listed with ``holds: None`` and the detail
 "not measured (no language labels)" rather than dropped or guessed (likewise "not measured
 (no language-identifying words)" when outputs hold no word the lexicon identifies).
+
+Every claim about distillation presumes a working teacher: with a teacher (beam 5) below
+``MIN_TEACHER_BLEU`` the distilled corpora are noise, and "lower complexity" or "distilled beats
+raw" would be measured on noise.  Such claims are listed with ``holds: None`` and "not
+measurable (teacher BLEU x < 10 ...)" before the measured numbers, never ✓ or ✗.
 """
 BLEU_MARGIN = 2.0
+#: below this the teacher is broken rather than weak; distillation claims are not measurable
+MIN_TEACHER_BLEU = 10.0
 MIXING_FACTOR = 0.5
 #: model families that are not NATs (the teachers, born-again ones included, and AR students)
 AUTOREGRESSIVE = ("teacher", "ar_student")
@@ -37,6 +44,23 @@ def _why_missing(results):
     analysed text that the lexicon identifies."""
     data = results.get("data")
     return NOT_MEASURED if data and not data.get("labels") else NO_IDENTIFYING
+
+
+def _teacher_unusable(models):
+    """Why no distillation claim can be measured (a teacher below MIN_TEACHER_BLEU), or None."""
+    teacher = models.get("teacher_beam5")
+    if teacher and teacher.get("bleu") is not None and teacher["bleu"] < MIN_TEACHER_BLEU:
+        return (f"not measurable (teacher BLEU {teacher['bleu']:.1f} < "
+                f"{MIN_TEACHER_BLEU:g}: a broken teacher distils noise)")
+    return None
+
+
+def _unmeasurable(checks, why):
+    """``checks`` with every verdict withheld for ``why`` (one already not measured keeps its
+    own reason)."""
+    return [check if check["holds"] is None else
+            dict(check, holds=None, detail=f"{why}; measured {check['detail']}")
+            for check in checks]
 
 
 def is_nat(model):
@@ -78,6 +102,9 @@ def predictions(results, family="vanilla"):
                      "corpus (higher mode classifier cross-entropy)",
             "holds": holds, "detail": detail})
     checks += _marginalising_gain_less(results, models, family)
+    broken = _teacher_unusable(models)
+    if broken:
+        checks = _unmeasurable(checks, broken)
     teacher = models.get("teacher_beam5")
     nats = [m for m in results["models"] if is_nat(m)]
     if teacher and nats:

@@ -14,7 +14,7 @@ from distill_helpers import FAST, make_inputs, read
 from nat import textio
 from nat.cli import bin_path
 from nat.distill import DistillConfig, run
-from nat.distill.hashing import file_sha256
+from nat.hashing import file_sha256
 
 CLI_FAST = ["--beam", "4", "--max-len-a", "1", "--max-len-b", "4", "--threads", "1",
             "--max-source-positions", "16", "--quiet"]

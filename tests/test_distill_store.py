@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from nat.distill.hashing import line_hash
+from nat.hashing import line_hash
 from nat.distill.shards import chunk_ranges, shard_chunks
 from nat.distill.store import Store, rows
 from nat.errors import UserError

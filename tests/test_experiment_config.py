@@ -6,7 +6,7 @@ import pytest
 from data_scripts import experiment_cli
 from nat.errors import UserError
 from nat.experiment import config as presets
-from nat.experiment.stages import settings_key
+from nat.hashing import settings_key
 
 
 def test_override_is_deep_merged(tmp_path):

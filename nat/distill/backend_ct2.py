@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 
-from nat.distill.hashing import file_sha256, json_key
+from nat.hashing import file_sha256, json_key
 from nat.errors import UserError
 
 

@@ -11,7 +11,7 @@ import time
 from nat import textio
 from nat.distill import binarize as binarize_mod
 from nat.distill import manifest as manifest_mod
-from nat.distill.hashing import file_sha256, json_key, line_hash
+from nat.hashing import file_sha256, json_key, line_hash
 from nat.distill.select import SentenceScorer, select
 from nat.distill.shards import shard_chunks
 from nat.distill.store import Store

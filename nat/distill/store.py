@@ -14,7 +14,7 @@ import json
 import os
 
 from nat import textio
-from nat.distill.hashing import file_sha256
+from nat.hashing import file_sha256
 from nat.distill.shards import shard_chunks
 from nat.errors import UserError
 

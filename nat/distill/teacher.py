@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import List
 
-from nat.distill.hashing import file_sha256
+from nat.hashing import file_sha256
 from nat.errors import UserError
 
 

@@ -17,7 +17,8 @@ from nat import fairseq_cli
 from nat.experiment import config as presets
 from nat.experiment import variants
 from nat.experiment.speed import timed_generate
-from nat.experiment.stages import Runner, settings_key
+from nat.experiment.stages import Runner
+from nat.hashing import settings_key
 from nat.experiment.training import Job, run_jobs
 from nat.experiment.user_data import UserData
 from nat.textio import count_lines, write_lines_atomic

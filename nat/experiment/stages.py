@@ -4,18 +4,12 @@ A stage's key hashes its own settings and the keys of the stages it reads, so ch
 upstream setting re-runs everything downstream and nothing else.  Each record
 (``OUT/stages/<name>.json``) keeps the exact commands, the result and the wall time.
 """
-import hashlib
 import json
 import os
 import shlex
 import time
 
 from tqdm import tqdm
-
-
-def settings_key(*parts):
-    blob = json.dumps(parts, sort_keys=True, default=str).encode("utf-8")
-    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 class StageContext:

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 
-from nat.distill.hashing import file_sha256, json_key
+from nat.hashing import file_sha256, json_key
 from nat.errors import UserError
 from nat.prepare import raw
 from nat.prepare.binarize import binarize

@@ -5,7 +5,7 @@ import os
 import sys
 
 from nat import textio
-from nat.distill.hashing import file_sha256
+from nat.hashing import file_sha256
 from nat.errors import UserError
 from nat.prepare import filters, raw, subwords
 from nat.prepare.clean import Cleaner

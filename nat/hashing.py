@@ -1,4 +1,5 @@
-"""Content hashes that tie every stage's files to their inputs."""
+"""Content and settings hashes that tie every stage's files to their inputs (one
+serialisation for all of them)."""
 import hashlib
 import json
 
@@ -17,6 +18,11 @@ def line_hash(line):
 
 
 def json_key(obj, length=12):
-    """Stable short hash of a JSON-serialisable settings object."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    """Stable short hash of a settings object (JSON, keys sorted; anything else as ``str``)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def settings_key(*parts):
+    """The key of a stage or job: its own settings and the keys of what it reads."""
+    return json_key(list(parts), length=16)

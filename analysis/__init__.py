@@ -14,7 +14,7 @@ One concept per module: entropy, tokens, links, lextable, alignment (eflomal / g
 complexity (C(d), F(d)), reordering, mixing, repetition, bleu, sentence_level (mode classifier),
 nll_gap (total correlation from model scores), model_nll (those scores from AT and NAT
 checkpoints, in-process with fairseq), progress (tqdm bars), corpus_stats, validation, plots, report, cli;
-levels (word vs subword: sentencepiece pieces decoded for word-level numbers) and
-lexicon_from_labels (lexicon.json for real text from mode-labelled targets).
+and levels (word vs subword: sentencepiece pieces decoded for word-level numbers).  The
+lexicon of real text from mode-labelled targets is made in ``nat.prepare.lexicon``.
 Every number carries its settings (aligner, unit, weighting, correction, smoothing) in the JSON.
 """

@@ -99,6 +99,9 @@ def analyze_corpus(source, target, lexicon=None, align=None, aligner=None, extra
     ``aligner`` defaults to 'gold' when they are given, else 'eflomal'; ``modes``: a label per
     pair (e.g. its language) for the sentence-level classifier, else the lexicon's language
     choice. ``progress``: a bar over the steps on stderr (off anyway when it is not a TTY)."""
+    if min_count < 1 or ibm1_iterations < 1:   # 0 made C(d) of the IBM1 aligner null
+        raise UserError(f"min_count ({min_count}) and ibm1_iterations ({ibm1_iterations}) must "
+                        f"be >= 1")
     aligners = list(dict.fromkeys([aligner or ("gold" if align is not None else "eflomal"),
                                    *extra_aligners]))
     names = _corpus_steps(aligners, reference_target, faithfulness_aligner, lexicon, modes)

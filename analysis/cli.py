@@ -17,7 +17,8 @@ import os
 import sys
 
 from analysis import alignment, api, levels, lexicon as lexicon_io, nll_gap, report, validation
-from nat.cli import ArgumentParser, command
+from nat import textio
+from nat.cli import ArgumentParser, command, positive_int
 from nat.errors import UserError
 from nat.textio import read_lines, write_lines_atomic
 
@@ -139,7 +140,7 @@ def outputs(args):
 
 def lexicon(args):
     """lexicon.json (word -> language) from labelled targets; returns the lexicon."""
-    from analysis import lexicon_from_labels
+    from nat.prepare import lexicon as label_lexicon
 
     conv = levels.LevelConverter("word", args.spm)
     target = conv(_read(args.target, "target"), "tgt", args.target)
@@ -150,7 +151,7 @@ def lexicon(args):
     for number, label in enumerate(labels, start=1):
         if len(label.split()) != 1:
             raise UserError(f"{args.labels}:{number}: one label without spaces per line")
-    lex = lexicon_from_labels.derive(target, labels, min_count=args.min_count)
+    lex = label_lexicon.derive(target, labels, min_count=args.min_count)
     lex["inputs"] = {"target": args.target, "labels": args.labels,
                      "level_inputs": dict(conv.converted)}
     return lex
@@ -206,14 +207,16 @@ def build_parser():
                    "held-out pairs, e.g. valid.src, avoid the models' training fit)")
     c.add_argument("--nll-target", help="target side of the pairs to score (default --target)")
     c.add_argument("--nll-split", help="truth.json split of the scored pairs (default --split)")
-    c.add_argument("--nll-batch-size", type=int, default=64,
+    c.add_argument("--nll-batch-size", type=positive_int, default=64,
                    help="sentences per scoring batch (results do not depend on it)")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
-    c.add_argument("--min-count", type=int, default=5)
+    c.add_argument("--min-count", type=positive_int, default=5,
+                   help="occurrences a source word needs for the min_count complexity variant")
     c.add_argument("--level", choices=levels.LEVELS, default="word",
                    help="word (default; piece files decoded with --spm) or subword (word files "
                         "encoded with --spm)")
-    c.add_argument("--ibm1-iterations", type=int, default=5)
+    c.add_argument("--ibm1-iterations", type=positive_int, default=5,
+                   help="EM iterations of the IBM1 aligner")
     o = sub.add_parser("outputs", aliases=["system"], help="a system's hypotheses vs references")
     o.add_argument("--hyp", required=True)
     o.add_argument("--ref", action="append", help="reference file (repeat for multi-reference)")
@@ -224,7 +227,7 @@ def build_parser():
                        "train.lang): words seen under one label identify it, others are neutral")
     x.add_argument("--target", required=True, help="target text (pieces need --spm)")
     x.add_argument("--labels", required=True, help="one label per line (e.g. train.lang)")
-    x.add_argument("--min-count", type=int, default=1,
+    x.add_argument("--min-count", type=positive_int, default=1,
                    help="occurrences a one-label word needs to be identifying")
     x.add_argument("--out", required=True, help="path of the lexicon.json to write")
     for p in (c, o, x):
@@ -240,18 +243,49 @@ def build_parser():
     return parser
 
 
+INPUT_FILES = {"corpus": ("source", "target", "align", "lexicon", "reference_target", "modes",
+                          "truth", "nll_nat", "nll_at", "nll_source", "nll_target"),
+               "outputs": ("hyp", "lexicon", "lang"), "system": ("hyp", "lexicon", "lang"),
+               "lexicon": ("target", "labels")}
+
+
+def check_paths(args):
+    """Every input named on the command line exists as a file (or directory), and the output
+    can be written, before anything is read or computed."""
+    for name in INPUT_FILES.get(args.mode, ()):
+        if getattr(args, name, None):
+            textio.input_file(getattr(args, name), "--" + name.replace("_", "-"))
+    for path in getattr(args, "ref", None) or []:
+        textio.input_file(path, "--ref")
+    for name in ("ref_dir", "data_bin"):
+        if getattr(args, name, None):
+            textio.input_dir(getattr(args, name), "--" + name.replace("_", "-"))
+    for name in ("nat_checkpoint", "at_checkpoint"):       # directories: one line, not a
+        path = getattr(args, name, None)                  # misleading "no such checkpoint"
+        if path and os.path.isdir(path):
+            raise UserError(f"--{name.replace('_', '-')} {path}: is a directory, not a "
+                            f"checkpoint file")
+    for d in getattr(args, "dirs", None) or []:
+        textio.input_dir(d, "compare")
+    if args.mode == "lexicon":
+        textio.output_file(args.out, "--out")
+    else:
+        textio.output_dir(args.out, "--out")
+
+
 @command("nat-analyze")
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    check_paths(args)
     if args.mode == "compare":
         table, analyses = compare(args)
         path = report.write_comparison(table, analyses, args.out)
     elif args.mode == "lexicon":
-        from analysis import lexicon_from_labels
+        from nat.prepare import lexicon as label_lexicon
 
         lex = lexicon(args)
         report.write_json(args.out, lex)
-        print(f"{args.out}: {lexicon_from_labels.summary(lex)}", file=sys.stderr)
+        print(f"{args.out}: {label_lexicon.summary(lex)}", file=sys.stderr)
         return 0
     else:
         metrics = corpus(args) if args.mode == "corpus" else outputs(args)

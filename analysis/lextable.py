@@ -22,10 +22,6 @@ class LexTable:
         xs, starts, sizes = np.unique(self.x, return_index=True, return_counts=True)
         return xs, starts, sizes
 
-    def source_totals(self):
-        xs, starts, _ = self.groups()
-        return xs, np.add.reduceat(self.count, starts) if len(starts) else np.zeros(0)
-
     def as_dict(self):
         """{source token: {target token: count}} (for small tables, tests and faithfulness)."""
         out = {}

@@ -73,12 +73,12 @@ def load(path, data_bin, role, flag):
 
     from nat.distill import teacher
 
-    if not os.path.isfile(path):
-        raise UserError(f"{flag}: no such checkpoint: {path}")
     if not os.path.isdir(data_bin):
         raise UserError(f"--data-bin {data_bin}: not a directory")
     try:                      # any file can be passed: every failure to load is one line
-        described = teacher.describe([path], data_bin)      # hash, arch, languages, dictionaries
+        # hash, arch, languages, dictionaries (sizes checked against the embeddings); a file
+        # that is no checkpoint fails here, before fairseq builds anything
+        described = teacher.describe([path], data_bin, flag=flag)
         overrides = {"data": data_bin, "source_lang": described.source_lang,
                      "target_lang": described.target_lang}
         with compat.fairseq_logging_kept(), warnings.catch_warnings():
@@ -88,9 +88,8 @@ def load(path, data_bin, role, flag):
     except UserError:
         raise
     except Exception as err:                                # noqa: BLE001
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise UserError(f"{flag}: cannot load {path} as a fairseq checkpoint "
-                        f"({type(err).__name__}: {first[:200]})") from None
+                        f"({teacher.load_failure(err)})") from None
     model = models[0]
     name = _registered_name(model)
     if isinstance(model, FairseqNATModel):

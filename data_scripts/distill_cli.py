@@ -8,9 +8,11 @@ Example::
 """
 import argparse
 import json
+import os
 import sys
 
-from nat.cli import ArgumentParser, command
+from nat.cli import (ArgumentParser, command, config_from, nonnegative_float, nonnegative_int,
+                     positive_float, positive_int)
 from nat.distill.config import BACKENDS, LONG_SOURCE_POLICIES, METHODS, DistillConfig
 
 D = DistillConfig.__dataclass_fields__
@@ -43,59 +45,80 @@ def build_parser():
                     "stays subwords for binarization); seqinter/selective then score words")
     sel = p.add_argument_group("selection")
     sel.add_argument("--method", choices=METHODS, default=_default("method"))
-    sel.add_argument("--nbest", type=int, help="outputs per source: nbest (default --beam) and "
-                     "sample (default 1 = samples drawn); the store always keeps the whole beam")
-    sel.add_argument("--selective-ter", type=float, default=_default("selective_ter"),
+    sel.add_argument("--nbest", type=positive_int, help="outputs per source: nbest (default "
+                     "--beam) and sample (default 1 = samples drawn); the store always keeps "
+                     "the whole beam")
+    sel.add_argument("--selective-ter", type=nonnegative_float, default=_default("selective_ter"),
                      help="selective: keep the raw target when TER(teacher, gold) > this")
     sel.add_argument("--bleu-tokenize", default=_default("bleu_tokenize"))
     sel.add_argument("--bleu-remove-bpe", help="undo subwords for scoring: '@@ ' or sentencepiece")
     dec = p.add_argument_group("decoding")
     dec.add_argument("--backend", choices=BACKENDS, default=_default("backend"))
-    dec.add_argument("--beam", type=int, default=_default("beam"))
+    dec.add_argument("--beam", type=positive_int, default=_default("beam"))
     dec.add_argument("--lenpen", type=float, default=_default("lenpen"))
-    dec.add_argument("--max-len-a", type=float, default=_default("max_len_a"))
-    dec.add_argument("--max-len-b", type=int, default=_default("max_len_b"))
-    dec.add_argument("--max-tokens", type=int, default=_default("max_tokens"),
+    dec.add_argument("--max-len-a", type=nonnegative_float, default=_default("max_len_a"))
+    dec.add_argument("--max-len-b", type=positive_int, default=_default("max_len_b"))
+    dec.add_argument("--max-tokens", type=positive_int, default=_default("max_tokens"),
                      help="source tokens per batch")
     dec.add_argument("--long-source", choices=LONG_SOURCE_POLICIES, default=_default("long_source"),
                      help="sources longer than the teacher's positions: keep the raw target "
                           "(counted), decode a truncated source (counted), or stop")
-    dec.add_argument("--max-source-positions", type=int, help="lower the teacher's limit")
+    dec.add_argument("--max-source-positions", type=positive_int, help="lower the teacher's limit")
     dec.add_argument("--sampling-topk", type=int, default=_default("sampling_topk"))
-    dec.add_argument("--sampling-temperature", type=float,
+    dec.add_argument("--sampling-temperature", type=positive_float,
                      default=_default("sampling_temperature"))
     dec.add_argument("--seed", type=int, default=_default("seed"))
-    dec.add_argument("--threads", type=int,
+    dec.add_argument("--threads", type=positive_int,
                      help="CPU threads (default: OMP_NUM_THREADS if set, else all cores)")
     dec.add_argument("--ct2-cache", help="converted-model cache (default ~/.cache/nat-kd/ct2)")
     dec.add_argument("--ct2-compute-type", default=_default("ct2_compute_type"))
     dec.add_argument("--user-dir", help="extra fairseq plugin directory")
     sh = p.add_argument_group("sharding and resume")
-    sh.add_argument("--num-shards", type=int, default=_default("num_shards"))
-    sh.add_argument("--shard-id", type=int,
-                    help="decode only this shard (no merge); omit to run all shards and merge")
-    sh.add_argument("--chunk-size", type=int, default=_default("chunk_size"),
+    sh.add_argument("--num-shards", type=positive_int,
+                    help=f"default: the launcher's process count (torchrun WORLD_SIZE, Slurm "
+                         f"SLURM_ARRAY_TASK_COUNT), else {_default('num_shards')}")
+    sh.add_argument("--shard-id", type=nonnegative_int,
+                    help="decode only this shard (no merge); default: the launcher's (torchrun "
+                         "RANK, Slurm array task - SLURM_ARRAY_TASK_MIN); without a launcher "
+                         "every shard is run, then merged")
+    sh.add_argument("--merge-only", action="store_true",
+                    help="decode nothing: merge the finished shards (an unfinished one is an "
+                         "error naming it)")
+    sh.add_argument("--no-launcher", action="store_true",
+                    help="ignore torchrun/Slurm-array variables (run every shard here)")
+    sh.add_argument("--chunk-size", type=positive_int, default=_default("chunk_size"),
                     help="sentences per atomically written chunk (the unit of resume)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
+def sharding_from_args(args, environ=None):
+    """``(num_shards, shard_id, launcher)``: the flags, else the launcher's environment.
+
+    Without ``--shard-id`` (and without ``--merge-only``/``--no-launcher``), torchrun's
+    ``RANK``/``WORLD_SIZE`` or a Slurm array's task give the shard; an explicit ``--num-shards``
+    must then agree with the launcher's count."""
+    from nat.distill import launcher as launcher_mod
+    from nat.errors import UserError
+
+    num_shards = args.num_shards
+    if args.shard_id is not None or args.merge_only or args.no_launcher:
+        return num_shards or _default("num_shards"), args.shard_id, None
+    found = launcher_mod.from_environment(os.environ if environ is None else environ)
+    if found is None:
+        return num_shards or _default("num_shards"), None, None
+    if num_shards is not None and num_shards != found["num_shards"]:
+        raise UserError(f"--num-shards {num_shards} disagrees with the {found['launcher']} "
+                        f"launcher's {found['num_shards']} processes (drop --num-shards, or "
+                        f"pass --shard-id)")
+    return found["num_shards"], found["shard_id"], found
+
+
 def config_from_args(args):
-    return DistillConfig(
-        paths=args.path, data_bin=args.data_bin, source=args.source, target=args.target,
-        out=args.out, method=args.method, beam=args.beam, nbest=args.nbest, backend=args.backend,
-        num_shards=args.num_shards, shard_id=args.shard_id, split=args.split,
-        source_lang=args.source_lang, target_lang=args.target_lang, lenpen=args.lenpen,
-        max_len_a=args.max_len_a, max_len_b=args.max_len_b, max_tokens=args.max_tokens,
-        chunk_size=args.chunk_size, long_source=args.long_source,
-        max_source_positions=args.max_source_positions, sampling_topk=args.sampling_topk,
-        sampling_temperature=args.sampling_temperature, seed=args.seed,
-        selective_ter=args.selective_ter, bleu_tokenize=args.bleu_tokenize,
-        bleu_remove_bpe=args.bleu_remove_bpe, valid_source=args.valid_source,
-        valid_target=args.valid_target, copy_valid=not args.no_copy_valid,
-        binarize=not args.no_binarize, threads=args.threads, ct2_cache=args.ct2_cache,
-        ct2_compute_type=args.ct2_compute_type, user_dir=args.user_dir, spm=args.spm,
-        progress=not args.quiet)
+    num_shards, shard_id, launcher = sharding_from_args(args)
+    return config_from(DistillConfig, args, paths=args.path, copy_valid=not args.no_copy_valid,
+                       binarize=not args.no_binarize, progress=not args.quiet,
+                       num_shards=num_shards, shard_id=shard_id, launcher=launcher)
 
 
 @command("nat-distill")

@@ -10,10 +10,14 @@ the target language, and test.ref.NAME extra references), which nat-prepare turn
 OUT/prepared (settings: the config's "prepare" section), or DIR is a directory nat-prepare
 already made.  Numbers are at word level on detokenized text; without labels the
 language-mixing measures are reported as not measured.
+
+nat-experiment report DIR rebuilds DIR/report.md and DIR/figures from DIR/results.json alone
+(after editing the report code, or on another machine).
 """
 import argparse
 import json
 import os
+import sys
 import time
 
 from nat.cli import ArgumentParser, command
@@ -44,8 +48,38 @@ def build_parser():
     return parser
 
 
+def build_report_parser():
+    parser = ArgumentParser(prog="nat-experiment report",
+                            description="rebuild DIR/report.md and DIR/figures/ from "
+                                        "DIR/results.json alone")
+    parser.add_argument("dir", metavar="DIR", help="a finished experiment's output directory")
+    return parser
+
+
+def rebuild_report(argv):
+    from nat.experiment import report
+
+    args = build_report_parser().parse_args(argv)
+    path = os.path.join(args.dir, "results.json")
+    if not os.path.isfile(path):
+        raise UserError(f"no results.json in {args.dir} (not a finished nat-experiment run)")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            results = json.load(handle)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UserError(f"{path}: not a results file ({str(err).splitlines()[0]})") from None
+    if not isinstance(results, dict) or "config" not in results or "languages" not in results:
+        raise UserError(f"{path}: not written by this version of nat-experiment (no config "
+                        f"or languages): re-run the experiment to rebuild it")
+    written = report.render(results, args.dir)
+    print(f"nat-experiment: report: {written['report']}")
+
+
 @command("nat-experiment")
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["report"]:
+        return rebuild_report(argv[1:])
     args = build_parser().parse_args(argv)
     config = presets.resolve(args.preset, args.config)
     if args.show_config:

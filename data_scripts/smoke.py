@@ -5,14 +5,14 @@ fairseq-preprocess -> fairseq-train (``transformer_teacher_tiny``, --user-dir fa
 reverse-and-relabel corpus first.
 """
 import argparse
-import json
 import os
 import time
 
 from nat import fairseq_cli
-from nat.cli import ArgumentParser, command
+from nat.cli import ArgumentParser, command, positive_int
 from nat.errors import UserError
-from nat.textio import check_parallel, read_lines, write_lines_atomic
+from nat.textio import (check_parallel, output_dir, read_lines, write_json_atomic,
+                        write_lines_atomic)
 from nat.toy import write_toy_corpus
 
 SPLITS = ("train", "valid", "test")
@@ -40,19 +40,13 @@ def run_smoke(out_dir, data_dir=None, src="src", tgt="tgt", updates=200, seed=1)
     bin_dir, ckpt_dir = os.path.join(out_dir, "bin"), os.path.join(out_dir, "teacher")
     logs = os.path.join(out_dir, "logs")
     prefix = {split: os.path.join(data_dir, split) for split in SPLITS}
-    fairseq_cli.run_tool("fairseq-preprocess", [
-        "--source-lang", src, "--target-lang", tgt, "--trainpref", prefix["train"],
-        "--validpref", prefix["valid"], "--testpref", prefix["test"], "--destdir", bin_dir,
-        "--joined-dictionary", "--workers", "1"], log_path=os.path.join(logs, "preprocess.log"))
-    fairseq_cli.run_tool("fairseq-train", [
-        bin_dir, "--user-dir", fairseq_cli.PLUGIN_DIR, "--arch", "transformer_teacher_tiny",
-        "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1",
-        "--optimizer", "adam", "--lr", "2e-3", "--lr-scheduler", "inverse_sqrt",
-        "--warmup-updates", "20", "--max-tokens", "2000", "--max-update", updates,
-        "--save-dir", ckpt_dir, "--no-epoch-checkpoints", "--cpu", "--seed", seed,
-        "--log-format", "simple", "--num-workers", "0"], log_path=os.path.join(logs, "train.log"))
+    fairseq_cli.preprocess(bin_dir, prefix, src, tgt, joined=True,
+                           log_path=os.path.join(logs, "preprocess.log"))
+    fairseq_cli.train(bin_dir, ckpt_dir, fairseq_cli.Recipe(
+        "transformer_teacher_tiny", updates, warmup=20, max_tokens=2000,
+        extra=fairseq_cli.AR_TRAIN), seed=seed, log_path=os.path.join(logs, "train.log"))
     references = read_lines(os.path.join(data_dir, f"test.{tgt}"))
-    result = fairseq_cli.generate(bin_dir, os.path.join(ckpt_dir, "checkpoint_best.pt"),
+    result = fairseq_cli.generate(bin_dir, os.path.join(ckpt_dir, "checkpoint_last.pt"),
                                   expected=len(references), beam=5,
                                   log_path=os.path.join(logs, "generate.log"))
     hypotheses = [h[0].detok for h in result.hypotheses]
@@ -65,8 +59,7 @@ def run_smoke(out_dir, data_dir=None, src="src", tgt="tgt", updates=200, seed=1)
     summary = {"bleu": round(score.score, 2), "signature": str(bleu.get_signature()),
                "sentences": len(hypotheses), "updates": updates,
                "seconds": round(time.time() - start, 1), "data": os.path.abspath(data_dir)}
-    with open(os.path.join(out_dir, "smoke.json"), "w", encoding="utf-8") as handle:
-        json.dump(summary, handle, indent=2)
+    write_json_atomic(os.path.join(out_dir, "smoke.json"), summary, indent=2)
     return summary
 
 
@@ -78,7 +71,8 @@ def build_parser():
                                        "(default: write the toy corpus)")
     parser.add_argument("--source-lang", default="src")
     parser.add_argument("--target-lang", default="tgt")
-    parser.add_argument("--updates", type=int, default=200, help="teacher training updates")
+    parser.add_argument("--updates", type=positive_int, default=200,
+                        help="teacher training updates")
     parser.add_argument("--seed", type=int, default=1)
     return parser
 
@@ -86,8 +80,7 @@ def build_parser():
 @command("nat-smoke")
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.updates <= 0:
-        raise UserError("--updates must be positive")
+    output_dir(args.out, "--out")
     summary = run_smoke(args.out, args.data, args.source_lang, args.target_lang,
                         args.updates, args.seed)
     print(f"BLEU {summary['bleu']} on {summary['sentences']} test sentences "

@@ -1,7 +1,8 @@
 """``nat-synth``: write the synthetic three-language corpus with its exact ground truth.
 
     nat-synth --out DIR --mode random|deterministic|all --mix a,b,c --seed N \
-              --train N --valid N --test N [--preset default|small] [grammar flags]
+              --train N --valid N --test N [--preset default|small] [--overwrite]
+              [grammar flags]
 
 Grammar flags left unset take the preset's value; see ``nat.synth.settings``.
 """
@@ -10,7 +11,7 @@ import dataclasses
 import json
 import sys
 
-from nat.cli import ArgumentParser, command
+from nat.cli import ArgumentParser, command, nonnegative_int, positive_int
 from nat.synth import DEFAULT_MIX, MODES, PRESETS, SPLITS, SynthSettings, generate_corpus
 
 HELP = {
@@ -39,14 +40,18 @@ def build_parser():
                              "mode")
     parser.add_argument("--seed", type=int, default=1, help="seed of the sampled corpus")
     for split, size in zip(SPLITS, (20000, 500, 500)):
-        parser.add_argument(f"--{split}", type=int, default=size,
-                            help=f"{split} source sentences (x3 lines in 'all' mode)")
+        parser.add_argument(f"--{split}", default=size,
+                            type=positive_int if split == "train" else nonnegative_int,
+                            help=f"{split} source sentences (x3 lines in 'all' mode)"
+                                 + ("" if split == "train" else "; 0 = an empty split"))
     parser.add_argument("--preset", default="default", choices=sorted(PRESETS),
                         help="grammar size: 'default' (rich) or 'small' (tiny CPU models)")
     group = parser.add_argument_group("grammar (unset: the preset's value)")
     for field in dataclasses.fields(SynthSettings):
         group.add_argument(f"--{field.name.replace('_', '-')}", type=field.type,
                            default=None, help=HELP[field.name])
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the corpus files an existing --out holds (else refused)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     return parser
 
@@ -57,7 +62,7 @@ def main(argv=None):
     grammar = {f.name: getattr(args, f.name) for f in dataclasses.fields(SynthSettings)}
     truth = generate_corpus(args.out, mode=args.mode, mix=args.mix, seed=args.seed,
                             sizes={s: getattr(args, s) for s in SPLITS}, preset=args.preset,
-                            progress=not args.quiet, **grammar)
+                            progress=not args.quiet, overwrite=args.overwrite, **grammar)
     if not args.quiet:
         keys = ("pairs", "h_lang_given_src", "h_tgt_given_src", "sum_token_entropy",
                 "total_correlation")

@@ -1,7 +1,10 @@
 """Shared command-line plumbing: one-line errors instead of tracebacks, the compat layer on."""
 import argparse
+import dataclasses
 import functools
 import os
+import signal
+import subprocess
 import sys
 
 from nat.errors import UserError
@@ -48,3 +51,96 @@ def bin_path(tool):
     """Path of a console script installed next to the running interpreter (the venv's)."""
     candidate = os.path.join(os.path.dirname(sys.executable), tool)
     return candidate if os.path.exists(candidate) else tool
+
+
+def _bounded_int(minimum, what):
+    def parse(text):
+        try:
+            value = int(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+def _bounded_float(minimum, inclusive, what):
+    def parse(text):
+        try:
+            value = float(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value != value or value in (float("inf"), float("-inf")) or \
+                (value < minimum if inclusive else value <= minimum):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+        return value
+
+    parse.__name__ = f"number {'>=' if inclusive else '>'} {minimum}"
+    return parse
+
+
+# argparse ``type=`` checks: ``--threads 0`` becomes ``argument --threads: must be ...``.
+positive_int = _bounded_int(1, "a positive integer (>= 1)")
+nonnegative_int = _bounded_int(0, "a non-negative integer (>= 0)")
+positive_float = _bounded_float(0.0, False, "a positive number (> 0)")
+nonnegative_float = _bounded_float(0.0, True, "a non-negative number (>= 0)")
+
+
+def _die_with_parent(parent_pid):
+    """``preexec_fn`` for children: on Linux, SIGKILL the child when its parent dies (even by
+    SIGKILL, when no ``finally`` runs); elsewhere a no-op."""
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl   # looked up before the fork
+    except (OSError, AttributeError):                    # pragma: no cover - not Linux
+        return lambda: None
+    pr_set_pdeathsig = 1
+
+    def preexec():
+        prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent_pid:                   # the parent died before prctl
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
+
+def run_owned(cmd, **popen_kwargs):
+    """``subprocess.run`` (stdout captured) for a child that never outlives this process: it gets
+    SIGKILL when this process dies, and is killed when waiting for it is interrupted (Ctrl-C,
+    any exception).  Returns ``(returncode, stdout)``."""
+    popen_kwargs.setdefault("stdout", subprocess.PIPE)
+    proc = subprocess.Popen(cmd, preexec_fn=_die_with_parent(os.getpid()), **popen_kwargs)
+    try:
+        stdout, _ = proc.communicate()
+    except BaseException:
+        stop_child(proc)
+        raise
+    return proc.returncode, stdout
+
+
+def stop_child(proc, grace=5.0):
+    """Terminate ``proc`` (SIGTERM, then SIGKILL after ``grace`` seconds) and reap it."""
+    if proc.poll() is not None:
+        return
+    try:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    except ProcessLookupError:  # pragma: no cover - it ended meanwhile
+        pass
+
+
+def config_from(cls, args, **given):
+    """``cls`` (a config dataclass) from parsed ``args``: every field the parser has under the
+    field's own name, plus ``given`` for the fields whose flag reads differently (a switch that
+    turns a default off, a plural)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    found = {k: v for k, v in vars(args).items() if k in names and k not in given}
+    return cls(**found, **given)

@@ -12,9 +12,14 @@ B (``L_b`` and ``M_b``; vertices ``>= L_b`` and positions ``>= M_b`` are padding
 Every function is batched and vectorised; Python loops run over target positions or path steps
 only, never over batch items, so everything runs unchanged on CPU and CUDA.
 """
+import math
+
 import torch
+import torch.nn.functional as F
 
 NEG_INF = float("-inf")
+#: columns per exactly recomputed tile of the forward algorithm (see ``_BandForward``)
+TILE = 16
 
 
 def link_mask(graph_lengths, max_length):
@@ -62,81 +67,215 @@ def _finite_or_zero(x):
     return torch.where(torch.isfinite(x), x, torch.zeros_like(x))
 
 
-class _ScaledForward(torch.autograd.Function):
-    """``alphas`` (B x M x L) of the forward algorithm with per-step max shifts.
+def _exp_floor(dtype):
+    """Below this, ``exp`` is treated as 0: ``e x finfo.tiny`` (smallest normal) in log."""
+    return math.log(torch.finfo(dtype).tiny) + 1.0
 
-    Forward: one batched vector-matrix product per target position.  Backward: the same
-    recursion in reverse (one product with the transposed links per position), and the link
-    gradient as a single B x (L x M) @ (M x L) product at the end, instead of the M outer products
-    plain autograd would build and accumulate.
+
+def _exp_or_zero_(x):
+    """In place: ``exp(x)``, exactly 0 where that is below ``e x finfo.tiny`` (``-inf``
+    included).  Clamping first keeps ``exp`` off its underflow slow path: on CPU, ``exp`` with
+    a subnormal or zero result runs about 100x slower (measured, float32 and float64), and
+    most terms of a peaked model are there."""
+    floor = _exp_floor(x.dtype)
+    below = x < floor
+    return x.clamp_(min=floor).exp_().masked_fill_(below, 0.0)
+
+
+def _logsumexp_rows_(terms):
+    """``logsumexp`` over dim 1 of B x R x C ``terms`` (consumed); ``-inf`` for all-``-inf``.
+    Terms below ``_exp_floor`` count as ``exp(_exp_floor)``: at most R x e x tiny more than the
+    largest term's 1, far below rounding."""
+    top = terms.amax(dim=1)
+    dead = torch.isinf(top)
+    top = top.masked_fill_(dead, 0.0)
+    floor = _exp_floor(terms.dtype)
+    total = terms.sub_(top[:, None, :]).clamp_(min=floor).exp_().sum(1)     # >= 1 where alive
+    return total.log_().add_(top).masked_fill_(dead, NEG_INF)
+
+
+def _headroom_bits(dtype, width):
+    """``k``: the fast path scales its row weights by ``2^k``, the largest to ``2^k`` instead of
+    1, so that rows ``k ln 2`` nats further down stay representable while a sum of ``width``
+    products stays finite.  float32: k ~ 115 (~80 nats, doubling its range); float64: 0 (its
+    range is ample, and its weight x 1/mass products at the end would overflow even float64)."""
+    info = torch.finfo(dtype)
+    if info.bits >= 64:
+        return 0
+    return max(int(math.log2(info.max) - math.log2(width)) - 2, 0)
+
+
+def _row_weights(alpha, top, bits):
+    """``2^bits x exp(alpha - top)``, exactly 0 below ``e x tiny``.  A power of two scales
+    exactly: rows within the plain exponent range keep full precision; rows below it (where
+    ``exp(alpha - top)`` alone would underflow) get ``exp(alpha - top + bits ln 2)``."""
+    gap = alpha - top
+    weight = _exp_or_zero_(gap.clone()).mul_(2.0 ** bits)
+    if bits:
+        deep = gap < _exp_floor(alpha.dtype)
+        weight = torch.where(deep, _exp_or_zero_(gap.add_(bits * math.log(2.0))), weight)
+    return weight
+
+
+def _log_scaled(mass, bits):
+    """``log(mass / 2^bits)``, exactly scaled first wherever that stays normal."""
+    if not bits:
+        return mass.log()
+    scaled = mass * 2.0 ** -bits
+    normal = scaled >= torch.finfo(mass.dtype).tiny
+    return torch.where(normal, scaled.log_(), mass.log().sub_(bits * math.log(2.0)))
+
+
+def band_width(target_lengths, graph_lengths):
+    """``W = max_b (L_b - M_b) + 1``: position ``i`` of a complete path sits on a vertex in
+    ``[i, i + W)``."""
+    return int((graph_lengths - target_lengths).max().clamp(min=0)) + 1
+
+
+class _BandForward(torch.autograd.Function):
+    """``alphas`` (B x M x L) of the forward algorithm, exact in log space, over the band.
+
+    Step ``i`` maps ``alpha_{i-1}`` on vertices ``[i-1, i-1+W)`` to ``alpha_i`` on ``[i, i+W)``
+    through that W x W block of the links.  Fast path, one batched vector-matrix product per
+    step: ``mass_u = sum_v exp(alpha_v - s) * T[v, u]`` with ``s`` the largest ``alpha_v`` and
+    ``T = exp(links - c_u)``, computed once (``c_u``: the largest link into ``u`` from a vertex
+    that can precede it).  Each product is exact to rounding or below ``e x finfo.tiny`` (then
+    dropped), so a column with ``mass_u >= 4 W e tiny / eps`` is exact to rounding: what it
+    dropped is below its own rounding.  Each tile of ``tile`` columns with a live column below
+    that bound (its best term far below ``s + c_u``: a peaked model, a band corner far from the
+    band's peak) is recomputed exactly, a batched ``logsumexp`` of ``alpha_v + links[v, u]``
+    over the rows that can reach it.  So every entry equals the plain ``logsumexp`` recursion
+    up to rounding, in float32 as in float64, for any logit scale, at the speed of matrix
+    products wherever one shift suffices.
+
+    Backward: the same recursion in reverse: fast columns by products with the transposed block
+    (their link gradient as one B x (L x M) @ (M x L) product at the end), recomputed tiles by
+    their exact posteriors ``exp(alpha_v + links[v, u] - pre_u)``.  Saved: O(B x M x L) besides
+    the links and ``T``, never O(B x M x L x L).
     """
 
     @staticmethod
-    def forward(ctx, trans, emit, col_shift):
+    def forward(ctx, links, emit, width, tile):
         bsz, max_m, max_l = emit.shape
-        start = torch.full((max_l,), NEG_INF, dtype=emit.dtype, device=emit.device)
-        start[0] = 0.0
-        alpha = emit[:, 0] + start
-        alphas, weights, masses = [alpha], [], []
+        info = torch.finfo(emit.dtype)
+        unit = 4 * math.exp(_exp_floor(emit.dtype)) / info.eps
+        bits = _headroom_bits(emit.dtype, width)
+        idx = torch.arange(max_l, device=links.device)
+        reach = idx[None, :] - idx[:, None] <= width      # v can precede u inside the band
+        trans = links.masked_fill(~reach, NEG_INF)
+        col = _finite_or_zero(trans.amax(dim=1))                                   # B x L
+        trans = trans.sub_(col[:, None, :])
+        lost = None             # links dropped from T (finite, below the floor): with weights
+        if bits:                # above 1 they can matter, so their weight is bounded per column
+            lost = (trans < _exp_floor(emit.dtype)) & torch.isfinite(trans)
+            lost = lost.to(emit.dtype) if bool(lost.any()) else None
+        trans = _exp_or_zero_(trans)                                               # in [0, 1]
+        alphas = emit.new_full((bsz, max_m, max_l), NEG_INF)
+        alphas[:, 0, 0] = emit[:, 0, 0]
+        weights = emit.new_zeros(bsz, max_m - 1, max_l)
+        masses = emit.new_zeros(bsz, max_m - 1, max_l)
+        pres = emit.new_full((bsz, max_m - 1, max_l), NEG_INF)
+        tiles = []
         for i in range(1, max_m):
-            shift = _finite_or_zero(alpha.max(dim=-1, keepdim=True).values)
-            weight = (alpha - shift).exp()
-            mass = torch.bmm(weight.unsqueeze(1), trans).squeeze(1)
-            positive = mass > 0
-            log_mass = torch.where(positive, torch.where(positive, mass, 1.0).log(), NEG_INF)
-            alpha = log_mass + shift + col_shift + emit[:, i]
-            alphas.append(alpha)
-            weights.append(weight)
-            masses.append(mass)
-        empty = emit.new_zeros(bsz, 0, max_l)
-        ctx.save_for_backward(trans, torch.stack(weights, 1) if weights else empty,
-                              torch.stack(masses, 1) if masses else empty)
-        return torch.stack(alphas, dim=1)
+            v0, u0 = i - 1, i
+            v1, u1 = min(v0 + width, max_l), min(u0 + width, max_l)
+            if u1 <= u0:
+                tiles.append(())
+                continue
+            alpha = alphas[:, i - 1, v0:v1]
+            shift = _finite_or_zero(alpha.amax(dim=-1, keepdim=True))
+            weight = _row_weights(alpha, shift, bits)                     # in [0, 2^bits]
+            mass = torch.bmm(weight.unsqueeze(1), trans[:, v0:v1, u0:u1]).squeeze(1)
+            if lost is None:
+                fast = mass >= unit * width
+            else:
+                dropped = torch.bmm(weight.unsqueeze(1), lost[:, v0:v1, u0:u1]).squeeze(1)
+                fast = mass >= dropped.add_(width).mul_(unit)
+            pre = _log_scaled(torch.where(fast, mass, 1.0), bits).add_(shift + col[:, u0:u1])
+            pre = pre.masked_fill_(~fast, NEG_INF)
+            slow = ~fast & torch.isfinite(emit[:, i, u0:u1])
+            n_tiles = -(-(u1 - u0) // tile)
+            flags = F.pad(slow, (0, n_tiles * tile - (u1 - u0))).view(bsz, n_tiles, tile).any(2)
+            redo = []
+            for k in [k for k, flag in enumerate(flags.any(0).tolist()) if flag]:
+                q0, q1 = k * tile, min((k + 1) * tile, u1 - u0)
+                rows = min(q1, v1 - v0)           # row p reaches column q only if p <= q
+                items = flags[:, k].nonzero().squeeze(1)            # only the items that need it
+                terms = alpha[items, :rows, None] + links[items, v0:v0 + rows, u0 + q0:u0 + q1]
+                pre[items, q0:q1] = _logsumexp_rows_(terms)
+                fast[items, q0:q1] = False
+                redo.append((k, items))
+            weights[:, i - 1, v0:v1] = weight
+            masses[:, i - 1, u0:u1] = mass.masked_fill_(~fast, 0.0)
+            pres[:, i - 1, u0:u1] = pre
+            alphas[:, i, u0:u1] = pre + emit[:, i, u0:u1]
+            tiles.append(redo)
+        ctx.width, ctx.tile, ctx.tiles = width, tile, tiles
+        ctx.save_for_backward(links, trans, alphas, weights, masses, pres)
+        return alphas
 
     @staticmethod
     def backward(ctx, grad_alphas):
-        trans, weights, masses = ctx.saved_tensors
-        max_m = grad_alphas.size(1)
+        links, trans, alphas, weights, masses, pres = ctx.saved_tensors
+        width, tile = ctx.width, ctx.tile
+        max_m, max_l = grad_alphas.shape[1:]
+        floor = _exp_floor(links.dtype)
         grad_emit = grad_alphas.clone()
+        grad_links = torch.zeros_like(links)
         if max_m == 1:
-            return torch.zeros_like(trans), grad_emit, None
-        trans_t = trans.transpose(1, 2).contiguous()
+            return grad_links, grad_emit, None, None
         grad_mass = torch.zeros_like(masses)
-        grad = grad_emit[:, max_m - 1]
         for i in range(max_m - 1, 0, -1):
-            mass = masses[:, i - 1]
-            positive = mass > 0
-            g_mass = torch.where(positive, grad / torch.where(positive, mass, 1.0), 0.0)
-            grad_mass[:, i - 1] = g_mass
-            g_weight = torch.bmm(g_mass.unsqueeze(1), trans_t).squeeze(1)
-            grad_emit[:, i - 1] += g_weight * weights[:, i - 1]
-            grad = grad_emit[:, i - 1]
-        grad_trans = torch.bmm(weights.transpose(1, 2), grad_mass)
-        return grad_trans, grad_emit, None
+            v0, u0 = i - 1, i
+            v1, u1 = min(v0 + width, max_l), min(u0 + width, max_l)
+            if u1 <= u0:
+                continue
+            grad = grad_emit[:, i, u0:u1]
+            mass = masses[:, i - 1, u0:u1]
+            fast = mass > 0
+            g_mass = torch.where(fast, grad, 0.0).div_(torch.where(fast, mass, 1.0))
+            grad_mass[:, i - 1, u0:u1] = g_mass
+            grad_prev = torch.bmm(g_mass.unsqueeze(1),
+                                  trans[:, v0:v1, u0:u1].transpose(1, 2)).squeeze(1)
+            grad_prev.mul_(weights[:, i - 1, v0:v1])
+            for k, items in ctx.tiles[i - 1]:
+                q0, q1 = k * tile, min((k + 1) * tile, u1 - u0)
+                rows = min(q1, v1 - v0)
+                pre = pres[items, i - 1, u0 + q0:u0 + q1]
+                live = torch.isfinite(pre)
+                post = alphas[items, i - 1, v0:v0 + rows, None] \
+                    + links[items, v0:v0 + rows, u0 + q0:u0 + q1]
+                post = post.sub_(pre.masked_fill(~live, 0.0)[:, None, :])
+                post = post.clamp_(min=floor).exp_()       # off-band: e x tiny, not 0; harmless
+                post.mul_(grad[items, q0:q1].masked_fill(~live, 0.0)[:, None, :])
+                grad_links[items, v0:v0 + rows, u0 + q0:u0 + q1] += post
+                grad_prev[items, :rows] += post.sum(2)
+            grad_emit[:, i - 1, v0:v1] += grad_prev
+        wide = torch.promote_types(links.dtype, torch.float64)    # weights x 1/mass: no overflow
+        grad_links += torch.bmm(weights.transpose(1, 2).to(wide), grad_mass.to(wide)).mul_(trans)
+        return grad_links, grad_emit, None, None
 
 
 def dag_log_likelihood(links, target_emissions, target_lengths, graph_lengths,
-                       dtype=torch.float32):
+                       dtype=torch.float32, tile=TILE):
     """``log sum_paths P(path, target)`` for each batch item (B,); ``-inf`` if no path exists.
 
-    Forward algorithm over target positions, in log space: ``alpha_i[u] = log P(y_0..y_i, a_i=u)``.
-    Each step ``alpha_{i+1}[u] = logsumexp_v(alpha_i[v] + links[v, u]) + emit[i+1, u]`` is done as
-    one batched vector-matrix product of max-shifted exponentials (``_ScaledForward``), keeping
-    O(B x M x L) for the backward pass besides the B x L x L links, not the O(B x M x L x L) that
-    autograd through a broadcast ``logsumexp`` would keep.  Shifts: the running max of ``alpha``
-    and the per-column max of ``links`` (they cancel exactly); ``band_mask`` prunes prefixes that
-    cannot complete.  Runs in ``dtype`` (or the inputs' wider type); the result is exact except
-    that a term further than ~87 (float32) / ~708 (float64) nats below both shifts underflows,
-    which only drops mass (the likelihood stays a lower bound).  float64 is the safe choice for
-    very peaked models; float32 is faster.
+    Forward algorithm over target positions, in log space: ``alpha_i[u] = log P(y_0..y_i, a_i=u)``,
+    ``alpha_{i+1}[u] = logsumexp_v(alpha_i[v] + links[v, u]) + emit[i+1, u]``, restricted to the
+    band of vertices a position can occupy on a complete path (``band_mask``, width
+    ``band_width``).  ``_BandForward`` does each step as a matrix product of shifted
+    exponentials and recomputes, by an exact ``logsumexp``, every column where a shift would
+    underflow: the result is exact in log space up to rounding, in float32 as in float64, for
+    any logit scale (float32 is the faster).  Memory O(B x M x L) for the backward pass besides
+    the B x L x L links, not the O(B x M x L x L) of autograd through a broadcast ``logsumexp``.
+    Runs in ``dtype`` (or the inputs' wider type).
     """
     dtype = torch.promote_types(links.dtype, dtype)
     links = links.to(dtype)
     emit = target_emissions.to(dtype).masked_fill(
         ~band_mask(target_lengths, graph_lengths, *target_emissions.shape[1:]), NEG_INF)
-    col_shift = _finite_or_zero(links.max(dim=1).values).detach()       # B x L
-    trans = (links - col_shift[:, None, :]).exp()                        # B x L x L, in [0, 1]
-    alphas = _ScaledForward.apply(trans, emit, col_shift)               # B x M x L
+    width = band_width(target_lengths, graph_lengths)
+    alphas = _BandForward.apply(links, emit, width, tile)               # B x M x L
     batch = torch.arange(emit.size(0), device=emit.device)
     return alphas[batch, target_lengths - 1, graph_lengths - 1]
 
@@ -193,7 +332,12 @@ def _follow(successor, graph_lengths):
 
 
 def _path_tokens(path, tokens, vertex_scores, pad, dedup):
-    """Tokens/scores along ``path`` (B x P, -1 = none), left-packed and ``pad``-filled."""
+    """Tokens/scores along ``path`` (B x P, -1 = none), left-packed and ``pad``-filled.
+
+    As DA-Transformer's decoders: a vertex whose best token is ``pad`` emits nothing (every real
+    token is kept), and with ``dedup`` a token equal to the previous vertex's token on the path
+    (pad included) is merged into it.
+    """
     valid = path >= 0
     index = path.clamp(min=0)
     toks = tokens.gather(1, index)
@@ -202,6 +346,7 @@ def _path_tokens(path, tokens, vertex_scores, pad, dedup):
         repeat = torch.zeros_like(valid)
         repeat[:, 1:] = toks[:, 1:] == toks[:, :-1]
         valid = valid & ~repeat
+    valid = valid & toks.ne(pad)
     # stable left-packing: sort by (invalid, position)
     order = torch.argsort((~valid).long() * path.size(1)
                           + torch.arange(path.size(1), device=path.device), dim=1)
@@ -210,6 +355,25 @@ def _path_tokens(path, tokens, vertex_scores, pad, dedup):
     scores = scores.gather(1, order).masked_fill(~valid, 0.0)
     width = max(int(valid.sum(1).max()), 1)
     return toks[:, :width], scores[:, :width]
+
+
+def close_outputs(tokens, scores, pad, bos, eos):
+    """Decoded rows (left-packed, ``pad``-filled) made to start with ``bos`` and end with
+    ``eos``: each is inserted (score 0) where the row does not already have it, no token is
+    replaced.  Returns (tokens, scores, B positions of the final eos)."""
+    bsz, width = tokens.shape
+    lengths = tokens.ne(pad).sum(1)
+    add_bos = (lengths == 0) | tokens[:, 0].ne(bos)
+    pos = torch.arange(width, device=tokens.device)[None, :] + add_bos.long()[:, None]
+    out = tokens.new_full((bsz, width + 2), pad).scatter(1, pos, tokens)
+    out_scores = scores.new_zeros(bsz, width + 2).scatter(1, pos, scores)
+    out[:, 0] = torch.where(add_bos, bos, out[:, 0])
+    end = lengths + add_bos.long()                                  # tokens so far, >= 1
+    add_eos = out.gather(1, (end - 1)[:, None]).squeeze(1).ne(eos)
+    out.scatter_(1, end[:, None], torch.where(add_eos, eos, pad)[:, None])
+    eos_at = torch.where(add_eos, end, end - 1)
+    keep = int(eos_at.max()) + 1
+    return out[:, :keep], out_scores[:, :keep], eos_at
 
 
 def _best_tokens(log_probs):

@@ -1,41 +1,156 @@
-"""Thin, loud wrappers around the real fairseq command-line tools.
+"""Thin, loud wrappers around the real fairseq command-line tools: the one place that talks to
+fairseq-preprocess, fairseq-train and fairseq-generate.
+
+fairseq-preprocess drops nothing silently here: ``preprocess`` checks that every sentence of
+every split was binarized.  Training flags come from a ``Recipe`` (data, not argument lists
+written out at each call site).
 
 fairseq-generate loses sentences silently (``--required-batch-size-multiple`` shrinking batches,
 length filters) and prints them in length-sorted batch order.  ``generate`` here always passes
 ``--required-batch-size-multiple 1``, never ``--skip-invalid-size-inputs-valid-test``, restores
 order by id, and fails unless exactly the ids ``0..N-1`` came back, each with ``nbest`` hypotheses.
 """
+import json
 import os
 import re
 import subprocess
-import sys
 from dataclasses import dataclass, field
 
 from nat.cli import bin_path
 from nat.errors import UserError
+from nat.textio import count_lines
 
 PLUGIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                           "fairseq_plugins")
 
 
 def run_tool(tool, args, log_path=None, env=None):
-    """Run ``fairseq-<tool>`` (or any console script); raise UserError with the log's tail."""
+    """Run ``fairseq-<tool>`` (or any console script); raise UserError with the log's tail.
+
+    The child never outlives this process (``nat.cli.run_owned``): it is killed when this
+    process is killed (even by SIGKILL) or interrupted, so no orphaned fairseq-preprocess keeps
+    writing into a directory that a re-run is rebuilding."""
+    from nat.cli import run_owned
+
     cmd = [bin_path(tool)] + [str(a) for a in args]
     full_env = dict(os.environ)
     full_env.setdefault("OMP_NUM_THREADS", "1")  # tiny models: threads cost more than they give
     if env:
         full_env.update(env)
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=full_env)
+    try:
+        returncode, stdout = run_owned(cmd, stderr=subprocess.STDOUT, text=True, env=full_env)
+    except FileNotFoundError:
+        raise UserError(f"{tool}: command not found (is the virtual environment installed?)") \
+            from None
     if log_path:
         os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
         with open(log_path, "w", encoding="utf-8") as handle:
-            handle.write(" ".join(cmd) + "\n" + proc.stdout)
-    if proc.returncode != 0:
-        tail = [l for l in proc.stdout.strip().splitlines() if l.strip()][-1:] or ["(no output)"]
+            handle.write(" ".join(cmd) + "\n" + stdout)
+    if returncode != 0:
+        tail = [l for l in stdout.strip().splitlines() if l.strip()][-1:] or ["(no output)"]
         where = f" (log: {log_path})" if log_path else ""
-        raise UserError(f"{tool} failed with exit status {proc.returncode}: {tail[0]}{where}")
-    return proc.stdout
+        raise UserError(f"{tool} failed with exit status {returncode}: {tail[0]}{where}")
+    return stdout
+
+
+def preprocess_args(dest, prefixes, src="src", tgt="tgt", srcdict=None, tgtdict=None,
+                    joined=False, workers=1):
+    """The fairseq-preprocess arguments of ``preprocess`` (also what a stage records)."""
+    args = ["--source-lang", src, "--target-lang", tgt]
+    for split, prefix in prefixes.items():
+        args += [{"train": "--trainpref", "valid": "--validpref", "test": "--testpref"}[split],
+                 prefix]
+    args += ["--destdir", dest]
+    if joined:
+        args.append("--joined-dictionary")
+    if srcdict:
+        args += ["--srcdict", srcdict]
+    if tgtdict:
+        args += ["--tgtdict", tgtdict]
+    return args + ["--workers", workers]
+
+
+_BINARIZED = re.compile(r"\[(\S+)\] (.+?): (\d+) sents, (\d+) tokens, ([\d.]+)% replaced")
+
+
+def preprocess(dest, prefixes, src="src", tgt="tgt", srcdict=None, tgtdict=None, joined=False,
+               workers=1, log_path=None):
+    """fairseq-preprocess ``prefixes`` ({split: path prefix}, e.g. ``{"train": "data/train"}``)
+    into ``dest``; raise unless every sentence of every file was binarized.  Returns fairseq's
+    ``<unk>`` percentage per file name (``{"train.src": 0.0, ...}``)."""
+    out = run_tool("fairseq-preprocess", preprocess_args(dest, prefixes, src, tgt, srcdict,
+                                                          tgtdict, joined, workers),
+                   log_path=log_path)
+    seen, replaced = {}, {}
+    for _, path, sents, _, percent in _BINARIZED.findall(out):
+        seen[os.path.basename(path)], replaced[os.path.basename(path)] = int(sents), float(percent)
+    for prefix in prefixes.values():
+        for lang in (src, tgt):
+            path = f"{prefix}.{lang}"
+            expected, name = count_lines(path), os.path.basename(path)
+            if seen.get(name) != expected:
+                where = f" (log: {log_path})" if log_path else ""
+                raise UserError(f"fairseq-preprocess binarized {seen.get(name)} sentences of "
+                                f"{path}, expected {expected}{where}")
+    return replaced
+
+
+#: fairseq-train flags every recipe shares (per-recipe flags extend them)
+COMMON_TRAIN = ["--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--clip-norm", "1.0",
+                "--lr-scheduler", "inverse_sqrt", "--weight-decay", "0.0",
+                "--log-format", "simple", "--log-interval", "20", "--num-workers", "0",
+                "--no-epoch-checkpoints", "--save-interval-updates", "200",
+                "--keep-interval-updates", "1", "--disable-validation"]
+#: an autoregressive model: label-smoothed cross-entropy
+AR_TRAIN = ["--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1"]
+#: a NAT: fairseq's Levenshtein task, full masking, the NAT loss
+NAT_TRAIN = ["--task", "translation_lev", "--criterion", "nat_loss", "--noise", "full_mask",
+             "--label-smoothing", "0.1"]
+
+
+@dataclass
+class Recipe:
+    """How to train one model with fairseq-train: the settings that differ between models;
+    everything else is ``COMMON_TRAIN``.  ``nat`` adds ``NAT_TRAIN`` (task and criterion);
+    ``extra`` is passed last (criterion of an AR model, architecture overrides, ...)."""
+    arch: str
+    updates: int
+    lr: float = 2e-3
+    warmup: int = 100
+    max_tokens: int = 2048
+    nat: bool = False
+    extra: list = field(default_factory=list)
+
+    def args(self, data_bin, save_dir, seed=1):
+        """The fairseq-train arguments (CPU unless CUDA is visible)."""
+        args = [data_bin, "--user-dir", PLUGIN_DIR, "--arch", self.arch, "--lr", self.lr,
+                "--warmup-updates", self.warmup, "--max-tokens", self.max_tokens,
+                "--max-update", self.updates, "--save-dir", save_dir, "--seed", seed,
+                *([] if cuda_available() else ["--cpu"]), *COMMON_TRAIN]
+        if self.nat:
+            args += NAT_TRAIN
+        return args + list(self.extra)
+
+
+def train(data_bin, save_dir, recipe, seed=1, log_path=None):
+    """Run fairseq-train with ``recipe``; returns its output (the log)."""
+    return run_tool("fairseq-train", recipe.args(data_bin, save_dir, seed),
+                    log_path=log_path or os.path.join(save_dir, "train.log"))
+
+
+_SPEED = re.compile(r"Translated ([\d,]+) sentences \(([\d,]+) tokens\) in ([\d.]+)s "
+                    r"\(([\d.]+) sentences/s")
+
+
+def parse_speed(text, where="fairseq-generate output"):
+    """fairseq-generate's own timer (generation only, model loading excluded):
+    ``{"sentences", "tokens", "seconds", "sentences_per_second"}``."""
+    match = _SPEED.search(text)
+    if not match:
+        raise UserError(f"no speed line in {where}")
+    return {"sentences": int(match.group(1).replace(",", "")),
+            "tokens": int(match.group(2).replace(",", "")), "seconds": float(match.group(3)),
+            "sentences_per_second": float(match.group(4))}
 
 
 @dataclass
@@ -86,9 +201,9 @@ def parse_generate_output(text, expected, nbest=1):
     return result
 
 
-def generate(data_bin, checkpoint, expected, subset="test", task="translation", nbest=1,
-             beam=5, batch_size=64, extra=(), log_path=None, user_dir=PLUGIN_DIR):
-    """Decode ``subset`` of ``data_bin`` with the real fairseq-generate; every id checked."""
+def generate_args(data_bin, checkpoint, subset="test", task="translation", nbest=1, beam=5,
+                  batch_size=64, extra=(), user_dir=PLUGIN_DIR):
+    """The fairseq-generate arguments of ``generate`` (no sentence dropped, CPU unless CUDA)."""
     args = [data_bin, "--path", checkpoint, "--gen-subset", subset, "--task", task,
             "--beam", beam, "--nbest", nbest, "--batch-size", batch_size,
             "--required-batch-size-multiple", 1, "--num-workers", 0]
@@ -96,11 +211,49 @@ def generate(data_bin, checkpoint, expected, subset="test", task="translation", 
         args.append("--cpu")
     if user_dir:
         args += ["--user-dir", user_dir]
-    args += list(extra)
+    return [str(a) for a in args + list(extra)]
+
+
+def generate(data_bin, checkpoint, expected, subset="test", task="translation", nbest=1,
+             beam=5, batch_size=64, extra=(), log_path=None, user_dir=PLUGIN_DIR):
+    """Decode ``subset`` of ``data_bin`` with the real fairseq-generate; every id checked."""
+    args = generate_args(data_bin, checkpoint, subset, task, nbest, beam, batch_size, extra,
+                         user_dir)
     out = run_tool("fairseq-generate", args, log_path=log_path)
     hyps = parse_generate_output(out, expected, nbest=nbest)
-    return GenerateResult(hypotheses=hyps, stdout=out,
-                          command=["fairseq-generate"] + [str(a) for a in args])
+    return GenerateResult(hypotheses=hyps, stdout=out, command=["fairseq-generate"] + args)
+
+
+def generate_many(requests, work_dir):
+    """Several ``generate`` calls (dicts of its keyword arguments, each with ``expected`` and
+    ``log_path``) in one process (``nat.fairseq_batch``: fairseq's generate, imported once);
+    returns their ``GenerateResult``s in order, every id of each checked.  Each log holds what
+    that fairseq-generate run printed, as ``generate`` writes it."""
+    os.makedirs(work_dir, exist_ok=True)
+    runs, checks = [], []
+    for i, request in enumerate(requests):
+        request = dict(request)
+        expected, nbest = request.pop("expected"), request.get("nbest", 1)
+        log_path = request.pop("log_path", None) or os.path.join(work_dir, f"generate_{i}.log")
+        args = generate_args(**request)
+        runs.append({"args": args, "output": os.path.abspath(log_path) + ".out"})
+        checks.append((args, expected, nbest, log_path))
+    spec = os.path.join(work_dir, "generate_many.json")
+    with open(spec, "w", encoding="utf-8") as handle:
+        json.dump({"runs": runs}, handle, indent=1)
+    run_tool("python", ["-m", "nat.fairseq_batch", spec],
+             log_path=os.path.join(work_dir, "generate_many.log"))
+    results = []
+    for run, (args, expected, nbest, log_path) in zip(runs, checks):
+        with open(run["output"], encoding="utf-8") as handle:
+            out = handle.read()
+        os.remove(run["output"])
+        command = ["fairseq-generate"] + args
+        with open(log_path, "w", encoding="utf-8") as handle:
+            handle.write(" ".join(command) + "\n" + out)
+        results.append(GenerateResult(hypotheses=parse_generate_output(out, expected, nbest),
+                                      stdout=out, command=command))
+    return results
 
 
 def cuda_available():

@@ -3,18 +3,102 @@
 Every stage of the pipeline reads and writes one sentence per line; these helpers make the
 failure modes loud (a named file and line number) instead of silently shorter outputs.
 """
+import json
 import os
+import shutil
 import tempfile
 
 from nat.errors import UserError
 
 
-def read_lines(path):
-    """All lines of a UTF-8 text file without their line endings (``\\r\\n`` accepted)."""
+def _named(flag, path):
+    return f"{flag} {path}" if flag else str(path)
+
+
+def input_file(path, flag=None):
+    """``path`` if it is a readable file; else a one-line UserError naming ``flag`` and path."""
+    name = _named(flag, path)
+    if not os.path.exists(path):
+        raise UserError(f"{name}: no such file")
+    if os.path.isdir(path):
+        raise UserError(f"{name}: is a directory, expected a file")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as err:
+        raise UserError(f"{name}: cannot read it ({err.strerror})") from None
+    return path
+
+
+def input_dir(path, flag=None):
+    """``path`` if it is a directory; else a one-line UserError naming ``flag`` and path."""
+    name = _named(flag, path)
+    if not os.path.exists(path):
+        raise UserError(f"{name}: no such directory")
+    if not os.path.isdir(path):
+        raise UserError(f"{name}: is a file, expected a directory")
+    return path
+
+
+def _writable(directory):
+    """None if a file can be created in ``directory`` (tried for real: read-only file systems
+    and root's permissions are what they are), else the reason."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".nat-write-probe-")
+    except OSError as err:
+        return err.strerror or str(err)
+    os.close(fd)
+    os.unlink(probe)
+    return None
+
+
+def _dir_problem(path):
+    """Why ``path`` cannot be (or become) a directory we write into, or None."""
+    if os.path.exists(path):
+        if not os.path.isdir(path):
+            return "exists and is not a directory"
+        reason = _writable(path)
+        return f"cannot write into this directory ({reason})" if reason else None
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        return f"cannot create it: {parent} is not a directory"
+    reason = _writable(parent)
+    return f"cannot create it in {parent} ({reason})" if reason else None
+
+
+def output_dir(path, flag="--out"):
+    """Check, before any work, that ``path`` is or can become a writable directory (created
+    later by whoever writes it); returns ``path``.  One-line UserError otherwise."""
+    problem = _dir_problem(path)
+    if problem:
+        raise UserError(f"{_named(flag, path)}: {problem}")
+    return path
+
+
+def output_file(path, flag="--out"):
+    """Check, before any work, that ``path`` can be written as a file; returns ``path``."""
+    name = _named(flag, path)
+    if os.path.isdir(path):
+        raise UserError(f"{name}: is a directory, expected a file path")
+    directory = os.path.dirname(os.path.abspath(path))
+    problem = _dir_problem(directory)
+    if problem:
+        raise UserError(f"{name}: its directory {directory} {problem}")
+    return path
+
+
+def _existing_file(path):
     if not os.path.exists(path):
         raise UserError(f"no such file: {path}")
     if os.path.isdir(path):
         raise UserError(f"expected a file, got a directory: {path}")
+
+
+def read_lines(path):
+    """All lines of a UTF-8 text file without their line endings (``\\r\\n`` accepted)."""
+    _existing_file(path)
     lines = []
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
@@ -28,8 +112,7 @@ def read_lines(path):
 
 def count_lines(path):
     """Number of lines (a last line without a newline counts)."""
-    if not os.path.exists(path):
-        raise UserError(f"no such file: {path}")
+    _existing_file(path)
     count, last = 0, b"\n"
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -47,10 +130,11 @@ def check_parallel(*paths):
     return counts[0] if counts else 0
 
 
-def read_parallel(*paths):
-    """Read files that must be line-aligned; returns one list of lines per file."""
-    check_parallel(*paths)
-    return [read_lines(p) for p in paths]
+def write_json_atomic(path, obj, indent=1, sort_keys=False):
+    """``obj`` as JSON (UTF-8, non-ASCII kept) at ``path``, atomically (``write_lines_atomic``):
+    the one way every manifest, record and result file is written."""
+    write_lines_atomic(path, [json.dumps(obj, indent=indent, sort_keys=sort_keys,
+                                         ensure_ascii=False)])
 
 
 def write_lines_atomic(path, lines):
@@ -75,3 +159,40 @@ def _umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def make_temp_dir(parent, prefix):
+    """A new directory ``parent/<prefix><pid>-XXXX`` with the mode a plain ``mkdir`` gives
+    (``mkdtemp`` makes it 0700, which a rename into place would keep)."""
+    os.makedirs(parent, exist_ok=True)
+    path = tempfile.mkdtemp(dir=parent, prefix=f"{prefix}{os.getpid()}-")
+    os.chmod(path, 0o777 & ~_umask())
+    return path
+
+
+def remove_stale_temp_dirs(parent, prefix):
+    """Remove ``make_temp_dir`` directories under ``parent`` whose process is gone (a killed
+    run's leftovers); those of live processes are left alone."""
+    if not os.path.isdir(parent):
+        return
+    for name in os.listdir(parent):
+        if not name.startswith(prefix):
+            continue
+        pid = name[len(prefix):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        path = os.path.join(parent, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -202,7 +202,8 @@ def test_wrong_roles_and_archs_are_one_line_errors(nats, tiny_teacher, toy_data_
 
     garbage = tmp_path / "garbage.pt"
     garbage.write_text("not a checkpoint\n")
-    with pytest.raises(UserError, match="cannot load .*garbage.pt as a fairseq checkpoint"):
+    with pytest.raises(UserError, match=r"--nat-checkpoint: .*garbage.pt is not a PyTorch "
+                                        r"checkpoint \(a text file\)"):
         model_nll.load(str(garbage), toy_data_bin, "nat", "--nat-checkpoint")
 
     with pytest.raises(UserError, match="supported AR model"):

@@ -29,14 +29,9 @@ def dag_run(one_thread, toy_data_bin, tmp_path_factory):
     """(checkpoint, train log text) of nat_dag_tiny trained for a few updates with glancing."""
     save = str(tmp_path_factory.mktemp("nat_dag"))
     log = os.path.join(save, "train.log")
-    fairseq_cli.run_tool("fairseq-train", [
-        toy_data_bin, "--user-dir", fairseq_cli.PLUGIN_DIR, "--task", "translation_lev",
-        "--criterion", "nat_loss", "--noise", "full_mask", "--arch", "nat_dag_tiny",
-        "--optimizer", "adam", "--lr", "2e-3", "--lr-scheduler", "inverse_sqrt",
-        "--warmup-updates", "4", "--max-tokens", "1000", "--max-update", UPDATES,
-        "--required-batch-size-multiple", "1", "--disable-validation", "--log-interval", "1",
-        "--save-dir", save, "--no-epoch-checkpoints", "--cpu", "--log-format", "simple",
-        "--num-workers", "0", "--seed", "1"], log_path=log)
+    fairseq_cli.train(toy_data_bin, save, fairseq_cli.Recipe(
+        "nat_dag_tiny", UPDATES, warmup=4, max_tokens=1000, nat=True,
+        extra=["--required-batch-size-multiple", "1", "--log-interval", "1"]), log_path=log)
     with open(log, encoding="utf-8") as handle:
         return os.path.join(save, "checkpoint_last.pt"), handle.read()
 
@@ -135,3 +130,81 @@ def test_glancing_reveals_target_tokens_along_a_path(loaded):
         assert all(tok in it for tok in shown), (shown, tgt)       # a subsequence of the target
         total += len(shown)
     assert total > 0
+
+
+def test_train_log_counts_excluded_sentences(dag_run):
+    """Every train_inner line reports the sentences left out of the loss (none here: toy
+    targets fit their 4x graphs) and the numerical faults among them."""
+    lines = [line for line in dag_run[1].splitlines() if "train_inner" in line]
+    assert len(lines) == UPDATES
+    assert all(re.search(r"\bdag_excluded=0\b", line) for line in lines), lines[0]
+    assert all(re.search(r"\bdag_nonfinite=0\b", line) for line in lines), lines[0]
+
+
+def test_excluded_sentences_are_counted_in_the_log(loaded):
+    """Targets made longer than their graph are left out of the loss and counted, in whatever
+    fairseq aggregator is active (train_inner/train/valid); the others still give the loss."""
+    import torch
+    from fairseq.logging import metrics
+
+    model, task, data = loaded
+    sample = next(iter(batches(task, data, 8)))
+    net, target = sample["net_input"], sample["target"]
+    graph = model.graph(model.encoder(net["src_tokens"], src_lengths=net["src_lengths"]))[1]
+    too_long = torch.zeros(len(target), dtype=torch.bool)
+    too_long[[1, 4]] = True
+    width = int(graph.max()) + 1
+    longer = target.new_full((len(target), width), model.pad)
+    for b in range(len(target)):
+        tgt = target[b][target[b].ne(model.pad)]
+        if too_long[b]:                         # repeat the body until it outgrows the graph
+            body = tgt[:-1].repeat(width)[:width - 1]
+            tgt = torch.cat([body, tgt[-1:]])
+        longer[b, :len(tgt)] = tgt
+    assert (longer.ne(model.pad).sum(1) > graph).tolist() == too_long.tolist()
+    with torch.no_grad(), metrics.aggregate(new_root=True) as agg:
+        out = model(net["src_tokens"], net["src_lengths"], None, longer)
+        model(net["src_tokens"], net["src_lengths"], None, target)
+    assert torch.isfinite(out["dag"]["loss"])
+    assert agg["dag_excluded"].sum == 2 and agg["dag_nonfinite"].sum == 0
+
+
+def test_decode_dedup_is_on_by_default_and_can_be_turned_off(loaded):
+    import argparse
+
+    import torch
+    from fairseq_plugins.models.nat_dag import DAGModel, nat_dag_tiny
+
+    parser = argparse.ArgumentParser()
+    DAGModel.add_args(parser)
+    for argv, want in (([], True), (["--no-decode-dedup"], False), (["--decode-dedup"], True)):
+        args = parser.parse_args(argv)
+        nat_dag_tiny(args)
+        assert args.decode_dedup is want, argv
+    assert "default: on" in parser._option_string_actions["--decode-dedup"].help
+    model, task, data = loaded
+    assert model.args.decode_dedup is True                      # trained with the defaults
+    sample = next(iter(batches(task, data, len(data))))
+    net = sample["net_input"]
+
+    def decode():
+        with torch.no_grad():
+            enc = model.forward_encoder([net["src_tokens"], net["src_lengths"]])
+            out = model.forward_decoder(model.initialize_output_tokens(enc, net["src_tokens"]),
+                                        enc).output_tokens
+        return [row[row.ne(model.pad)].tolist() for row in out]
+
+    try:
+        merged = decode()
+        model.args.decode_dedup = False
+        kept = decode()
+    finally:
+        model.args.decode_dedup = True
+    def runs(row):
+        return [t for i, t in enumerate(row) if i == 0 or t != row[i - 1]]
+
+    assert any(a == b for row in kept for a, b in zip(row, row[1:]))   # barely trained: repeats
+    assert sum(map(len, merged)) < sum(map(len, kept))
+    for m, k in zip(merged, kept):      # dedup only merges runs (a pad vertex may split one)
+        it = iter(k)
+        assert all(t in it for t in m) and runs(m) == runs(k)

@@ -9,30 +9,15 @@ that turns numbers into verdicts is tested on hand-made numbers in test_experime
 """
 import json
 import os
+import shutil
 
 import pytest
 
-from nat.experiment import config as presets
 from nat.experiment.pipeline import Experiment
 
-REDUCED = {
-    "corpus": {"train": 1500, "valid": 100, "test": 100},
-    # 60 updates of 4096 tokens: a weak teacher whose beam collapses most sources onto one
-    # language (with 2048-token batches, the quick preset's, it is too weak to help at all)
-    "teacher": {"updates": 60, "warmup": 10, "max_tokens": 4096},
-    "nat": [{"name": "vanilla", "arch": "nat_vanilla_tiny", "updates": 40, "lr": 2e-3,
-             "warmup": 10, "max_tokens": 4096, "extra": [], "decode": []}],
-    "decode": {"max_len_a": 0, "max_len_b": 30},
-    "speed": {"throughput_batch": 64},
-}
-
-
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("experiment"))
-    config = presets.deep_merge(presets.resolve("quick"), REDUCED)
-    results = Experiment(config, out, quiet=True).run()
-    return config, out, results
+def finished_run(reduced_experiment):
+    return reduced_experiment
 
 
 def test_results_schema(finished_run):
@@ -78,3 +63,33 @@ def test_rerun_skips_every_stage(finished_run):
              for name in os.listdir(stage_dir)}
     assert before == after
     assert [m["bleu"] for m in again["models"]] == [m["bleu"] for m in results["models"]]
+
+
+def test_report_is_rebuilt_from_results_json_alone(finished_run, tmp_path, capsys):
+    """``nat-experiment report DIR`` on a directory holding only results.json gives the same
+    report.md and the same figures."""
+    from data_scripts.experiment_cli import main
+
+    _, out, _ = finished_run
+    shutil.copy(os.path.join(out, "results.json"), tmp_path / "results.json")
+    main(["report", str(tmp_path)])
+    assert capsys.readouterr().out.strip() == f"nat-experiment: report: {tmp_path}/report.md"
+    with open(os.path.join(out, "report.md"), encoding="utf-8") as original:
+        assert (tmp_path / "report.md").read_text(encoding="utf-8") == original.read()
+    assert sorted(os.listdir(tmp_path / "figures")) == sorted(
+        os.listdir(os.path.join(out, "figures")))
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "no results.json in"), (b"\xff", "not a results file"),
+    (b'{"models": []}', "not written by this version")])
+def test_report_of_a_directory_without_results_is_one_line(tmp_path, capsys, content, message):
+    from data_scripts.experiment_cli import main
+
+    if content is not None:
+        (tmp_path / "results.json").write_bytes(content)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "report.md").exists()

@@ -153,11 +153,13 @@ def test_variant_settings_change_only_their_own_keys(tmp_path):
     ({"distill": [{"name": "distilled", "method": "greedy"}]}, "distill[0].method"),
     ({"born_again": {"rounds": 1, "from": "raw"}}, "born_again.from"),
     ({"born_again": {"rounds": -1}}, "born_again.rounds"),
-    ({"ar_students": [{"name": "s"}]}, "ar_students[0]: missing arch"),
-    ({"ar_students": [{"name": "vanilla_raw", "arch": "a", "train_data": "raw", "updates": 1,
-                       "lr": 1, "warmup": 1, "max_tokens": 1}]}, "both named 'vanilla_raw'"),
-    ({"ar_students": [{"name": "s", "arch": "a", "train_data": "born_again_1", "updates": 1,
-                       "lr": 1, "warmup": 1, "max_tokens": 1}]}, "must name a corpus"),
+    ({"ar_students": [{"name": "s"}]}, "ar_students[0].arch: missing"),
+    ({"ar_students": [{"name": "vanilla_raw", "arch": "transformer_student_tiny",
+                       "train_data": "raw", "updates": 1, "lr": 1, "warmup": 1,
+                       "max_tokens": 1}]}, "both named 'vanilla_raw'"),
+    ({"ar_students": [{"name": "s", "arch": "transformer_student_tiny",
+                       "train_data": "born_again_1", "updates": 1, "lr": 1, "warmup": 1,
+                       "max_tokens": 1}]}, "must name a corpus"),
 ])
 def test_bad_variant_config_is_refused(tmp_path, override, message):
     path = tmp_path / "c.json"

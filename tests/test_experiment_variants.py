@@ -1,11 +1,14 @@
 """nat-experiment with the full preset's variants, shrunk to seconds: a Seq-Inter corpus, one
-born-again round made from it and a Word-KD AR student (no NAT), through the real stages.
+born-again round made from it and a Word-KD AR student (no NAT), through the real stages.  It
+starts from a copy of the shared reduced run (its corpus, data-bin and finished teacher job), so
+only what the variants add is trained: the job runner skips the teacher by its settings key.
 
 The job graph of the full preset is tested without training in test_experiment_plan.py; this
 run checks what only a real run shows: the files each job reads and writes, and results.json.
 """
 import json
 import os
+import shutil
 
 import pytest
 
@@ -13,11 +16,13 @@ from nat.experiment import config as presets
 from nat.experiment.pipeline import Experiment
 from nat.textio import count_lines, read_lines
 
+from conftest import REDUCED
+
+N_TRAIN = REDUCED["corpus"]["train"]
 SMALL = {
-    "corpus": {"train": 600, "valid": 40, "test": 40},
-    "teacher": {"updates": 40, "warmup": 10},
     # one CTranslate2 thread: the distillation runs beside the Word-KD student's training
-    "distill": [{"name": "seqinter", "method": "seqinter", "beam": 4, "threads": 1}],
+    "distill": [{"name": "seqinter", "method": "seqinter", "beam": 4, "threads": 1,
+                 "backend": "ctranslate2"}],
     "born_again": {"rounds": 1, "from": "seqinter"},
     "nat": [],
     "train_data": ["raw"],
@@ -30,11 +35,26 @@ SMALL = {
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
+def finished_run(reduced_experiment, tmp_path_factory):
+    base_config, base, _ = reduced_experiment
     out = str(tmp_path_factory.mktemp("variants"))
-    config = presets.deep_merge(presets.resolve("quick"), SMALL)
+    for part in ("data", "bin", os.path.join("checkpoints", "teacher")):
+        shutil.copytree(os.path.join(base, part), os.path.join(out, part))
+    os.makedirs(os.path.join(out, "stages"))
+    for stage in ("corpus", "binarize"):
+        shutil.copy(os.path.join(base, "stages", f"{stage}.json"), os.path.join(out, "stages"))
+    config = presets.deep_merge(base_config, SMALL)
     results = Experiment(config, out, quiet=True).run()
     return out, results
+
+
+def test_the_teacher_was_reused_not_retrained(reduced_experiment, finished_run):
+    _, base, _ = reduced_experiment
+    out, _ = finished_run
+    for name in ("fairseq-train.log", "checkpoint_last.pt"):  # a rerun would append to the log
+        with open(os.path.join(base, "checkpoints", "teacher", name), "rb") as a, \
+                open(os.path.join(out, "checkpoints", "teacher", name), "rb") as b:
+            assert a.read() == b.read(), name
 
 
 def test_results_name_every_model_and_corpus(finished_run):
@@ -58,8 +78,8 @@ def test_results_name_every_model_and_corpus(finished_run):
     assert (corpora["born_again_1"]["method"], corpora["born_again_1"]["made_by"]) == (
         "seqinter", "teacher_born_again_1")
     for corpus in corpora.values():  # one target per training source, analysed
-        assert corpus["lines"] == 600 and corpus["complexity_bits"] > 0, corpus["name"]
-    assert corpora["born_again_1"]["distillation"]["counts"]["outputs"] == 600
+        assert corpus["lines"] == N_TRAIN and corpus["complexity_bits"] > 0, corpus["name"]
+    assert corpora["born_again_1"]["distillation"]["counts"]["outputs"] == N_TRAIN
     assert results["distillation"] is None  # no corpus named "distilled" in this config
     report = open(os.path.join(out, "report.md"), encoding="utf-8").read()
     for section in ("## Distillation variants", "## Born-again rounds",
@@ -74,7 +94,7 @@ def test_born_again_teacher_reads_the_previous_corpus(finished_run):
     assert job["command"][1] == os.path.join(seqinter, "bin")
     log = open(os.path.join(out, "checkpoints", "teacher_born_again_1", "fairseq-train.log"),
                encoding="utf-8").read()
-    assert f"{seqinter}/bin train src-tgt 600 examples" in log
+    assert f"{seqinter}/bin train src-tgt {N_TRAIN} examples" in log
     # the corpus it was trained on is the teacher's Seq-Inter output, not the gold data
     assert read_lines(os.path.join(seqinter, "train.src")) == read_lines(
         os.path.join(out, "data", "train.src"))
@@ -83,4 +103,4 @@ def test_born_again_teacher_reads_the_previous_corpus(finished_run):
     manifest = json.load(open(os.path.join(out, "corpora", "born_again_1", "manifest.json")))
     assert [os.path.basename(os.path.dirname(t["path"])) for t in manifest["teachers"]] == [
         "teacher_born_again_1"]
-    assert count_lines(os.path.join(out, "corpora", "born_again_1", "train.tgt")) == 600
+    assert count_lines(os.path.join(out, "corpora", "born_again_1", "train.tgt")) == N_TRAIN

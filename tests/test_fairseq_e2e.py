@@ -8,26 +8,32 @@ from nat.errors import UserError
 from nat.textio import count_lines
 
 
-def test_teacher_generate_returns_every_id_once(tiny_teacher, toy_data_bin, toy_corpus):
+def test_teacher_generate_returns_every_id_once(tiny_teacher, toy_data_bin, toy_corpus,
+                                                tmp_path):
+    """The fairseq-generate command, and several runs in one process (``generate_many``, what
+    the experiment decodes with): the same hypotheses and scores at every batch size."""
     n = count_lines(os.path.join(toy_corpus, "test.src"))
-    outputs = {}
-    for batch_size in (1, 7, 50):  # 7 and 50 are not multiples of fairseq's default 8
-        result = fairseq_cli.generate(toy_data_bin, tiny_teacher, expected=n,
-                                      batch_size=batch_size, beam=3,
-                                      extra=["--max-len-a", "0", "--max-len-b", "30"])
+    request = dict(data_bin=toy_data_bin, checkpoint=tiny_teacher, expected=n, beam=3,
+                   extra=["--max-len-a", "0", "--max-len-b", "30"])
+    # 7 and 50 are not multiples of fairseq's default 8
+    cli = fairseq_cli.generate(**request, batch_size=7)
+    many = fairseq_cli.generate_many(
+        [dict(request, batch_size=b, log_path=str(tmp_path / f"b{b}.log")) for b in (1, 50)],
+        str(tmp_path))
+    for result in [cli, *many]:
         assert len(result.hypotheses) == n
-        outputs[batch_size] = result.best()
-    assert outputs[1] == outputs[7] == outputs[50]
+        assert result.best() == cli.best()
+        assert [h[0].score for h in result.hypotheses] == [h[0].score for h in cli.hypotheses]
+    speed = fairseq_cli.parse_speed((tmp_path / "b50.log").read_text(encoding="utf-8"))
+    assert speed["sentences"] == n and speed["sentences_per_second"] > 0
+    assert many[0].command[:2] == ["fairseq-generate", toy_data_bin]
 
 
 def test_nat_vanilla_tiny_trains_and_generates(toy_data_bin, toy_corpus, tmp_path):
     save = str(tmp_path / "nat")
-    fairseq_cli.run_tool("fairseq-train", [
-        toy_data_bin, "--user-dir", fairseq_cli.PLUGIN_DIR, "--task", "translation_lev",
-        "--criterion", "nat_loss", "--noise", "full_mask", "--arch", "nat_vanilla_tiny",
-        "--optimizer", "adam", "--lr", "1e-3", "--max-tokens", "2000", "--max-update", "30",
-        "--save-dir", save, "--no-epoch-checkpoints", "--cpu", "--log-format", "simple",
-        "--num-workers", "0", "--seed", "1"], log_path=str(tmp_path / "train.log"))
+    fairseq_cli.train(toy_data_bin, save, fairseq_cli.Recipe(
+        "nat_vanilla_tiny", 30, lr=1e-3, max_tokens=2000, nat=True),
+        log_path=str(tmp_path / "train.log"))
     n = count_lines(os.path.join(toy_corpus, "test.src"))
     result = fairseq_cli.generate(toy_data_bin, os.path.join(save, "checkpoint_last.pt"),
                                   expected=n, task="translation_lev", beam=1, batch_size=50,

@@ -309,8 +309,7 @@ def test_console_script_and_help(small_raw, tmp_path):
     proc = subprocess.run([script, "--raw", str(tmp_path / "nope"), "--out", str(tmp_path / "o")],
                           capture_output=True, text=True)
     assert proc.returncode == 2
-    assert proc.stderr == f"nat-prepare: error: raw corpus directory not found: " \
-                          f"{tmp_path / 'nope'}\n"
+    assert proc.stderr == f"nat-prepare: error: --raw {tmp_path / 'nope'}: no such directory\n"
     helptext = subprocess.run([script, "--help"], capture_output=True, text=True).stdout
     for flag in ("--vocab-size", "--model-type", "--separate", "--drop-empty", "--dedup",
                  "--max-pieces", "--long-lines", "--overwrite", "--normalization"):

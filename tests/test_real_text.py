@@ -37,14 +37,9 @@ def chain(tmp_path_factory):
                          "--quiet"]) == 0
     corpus = load_prepared(prep)
     teacher = str(root / "teacher")
-    fairseq_cli.run_tool("fairseq-train", [
-        corpus.data_bin, "--user-dir", fairseq_cli.PLUGIN_DIR,
-        "--arch", "transformer_teacher_tiny", "--optimizer", "adam", "--lr", "5e-3",
-        "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "5", "--max-tokens", "1000",
-        "--max-update", TEACHER_UPDATES, "--criterion", "label_smoothed_cross_entropy",
-        "--label-smoothing", "0.1", "--save-dir", teacher, "--no-epoch-checkpoints",
-        "--disable-validation", "--cpu", "--seed", "1", "--log-format", "simple",
-        "--num-workers", "0"], log_path=os.path.join(teacher, "train.log"))
+    fairseq_cli.train(corpus.data_bin, teacher, fairseq_cli.Recipe(
+        "transformer_teacher_tiny", TEACHER_UPDATES, lr=5e-3, warmup=5, max_tokens=1000,
+        extra=fairseq_cli.AR_TRAIN))
     checkpoint = os.path.join(teacher, "checkpoint_last.pt")
     # train split: 'selective' keeps the gold target where the (barely trained) teacher is far
     # from it, so the detokenized corpus must reproduce the prepared text exactly there

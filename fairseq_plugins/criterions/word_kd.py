@@ -16,6 +16,7 @@ from fairseq.criterions.label_smoothed_cross_entropy import (
 from fairseq.logging import metrics
 
 from nat import compat
+from nat.distill import word_kd_loss
 from nat.distill.word_kd_loss import word_kd_kl
 
 
@@ -23,8 +24,10 @@ from nat.distill.word_kd_loss import word_kd_kl
 class WordKDConfig(LabelSmoothedCrossEntropyCriterionConfig):
     teacher_path: str = field(default="",
                               metadata={"help": "teacher checkpoint (same dictionaries)"})
-    kd_alpha: float = field(default=0.5, metadata={"help": "weight a of the KL term"})
-    kd_temperature: float = field(default=1.0, metadata={"help": "softmax temperature T"})
+    kd_alpha: float = field(default=word_kd_loss.ALPHA,
+                            metadata={"help": "weight a of the KL term"})
+    kd_temperature: float = field(default=word_kd_loss.TEMPERATURE,
+                                  metadata={"help": "softmax temperature T"})
 
 
 def load_teacher(path, task):
@@ -41,8 +44,9 @@ def load_teacher(path, task):
 
 @register_criterion("word_kd", dataclass=WordKDConfig)
 class WordKDCriterion(LabelSmoothedCrossEntropyCriterion):
-    def __init__(self, task, sentence_avg, label_smoothing, teacher_path="", kd_alpha=0.5,
-                 kd_temperature=1.0, ignore_prefix_size=0, report_accuracy=False, teacher=None):
+    def __init__(self, task, sentence_avg, label_smoothing, teacher_path="",
+                 kd_alpha=word_kd_loss.ALPHA, kd_temperature=word_kd_loss.TEMPERATURE,
+                 ignore_prefix_size=0, report_accuracy=False, teacher=None):
         super().__init__(task, sentence_avg, label_smoothing, ignore_prefix_size, report_accuracy)
         if not 0.0 <= kd_alpha <= 1.0:
             raise ValueError(f"--kd-alpha {kd_alpha}: must be in [0, 1]")

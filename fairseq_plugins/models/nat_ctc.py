@@ -28,7 +28,18 @@ class CTCDecoder(UpsampledNATDecoder):
         self.blank = len(dictionary)
         dim = self.output_embed_dim
         self.blank_out = nn.Parameter(torch.randn(dim) * dim ** -0.5)
-        self.blank_embed = nn.Parameter(torch.randn(self.embed_dim) * self.embed_dim ** -0.5)
+        # the blank's input embedding is read only by glancing: without glancing it would be a
+        # parameter no loss uses, which multi-process (DDP) training refuses
+        if glancing_configured(args):
+            self.blank_embed = nn.Parameter(torch.randn(self.embed_dim) * self.embed_dim ** -0.5)
+        else:
+            self.register_parameter("blank_embed", None)
+
+    def upgrade_state_dict_named(self, state_dict, name):
+        """Checkpoints written before ``blank_embed`` became glancing-only still load."""
+        if self.blank_embed is None:
+            state_dict.pop(f"{name}.blank_embed" if name else "blank_embed", None)
+        return super().upgrade_state_dict_named(state_dict, name)
 
     def output_layer(self, features):
         logits = super().output_layer(features)
@@ -39,6 +50,15 @@ class CTCDecoder(UpsampledNATDecoder):
         is_blank = tokens.eq(self.blank)
         x = super().embed_glance(tokens.masked_fill(is_blank, self.dictionary.unk()))
         return torch.where(is_blank[:, :, None], self.embed_scale * self.blank_embed.type_as(x), x)
+
+
+def glancing_configured(args):
+    """Whether the glancing schedule (``nat.glancing.annealed_ratio``) is ever above 0:
+    ``--glat-ratio`` > 0, or annealing (``--glat-anneal-updates`` > 0) to a ratio > 0."""
+    start = getattr(args, "glat_ratio", 0.0) or 0.0
+    end = getattr(args, "glat_ratio_final", None)
+    anneal = getattr(args, "glat_anneal_updates", 0) or 0
+    return start > 0 or (anneal > 0 and end is not None and end > 0)
 
 
 @register_model("nat_ctc")

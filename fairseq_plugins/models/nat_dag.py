@@ -6,14 +6,19 @@ query/key projections of the states (``--dag-link-heads`` heads mixed by a per-v
 emissions by the usual output layer.  Loss: ``-log sum`` over all paths from vertex 0 to L-1 that
 emit the target (bos/eos included), by the dynamic program in ``nat.dag``, divided by target
 length, averaged over sentences (targets longer than their graph are skipped, like CTC's
-``zero_infinity``).  Glancing reveals reference tokens at their best-path vertices.
-Decoding (``--decode-strategy``): greedy, lookahead, or viterbi with ``--decode-length-penalty``.
+``zero_infinity``; every skipped sentence is counted in the training log as ``dag_excluded``).
+Glancing reveals reference tokens at their best-path vertices.
+Decoding (``--decode-strategy``): greedy, lookahead, or viterbi with ``--decode-length-penalty``;
+as in DA-Transformer, vertices whose best token is pad emit nothing and consecutive repeated
+tokens are merged (``--no-decode-dedup`` keeps them).
 """
+import argparse
 import math
 
 import torch
 import torch.nn.functional as F
 from fairseq.iterative_refinement_generator import DecoderOut
+from fairseq.logging import metrics
 from fairseq.models import register_model, register_model_architecture
 from torch import nn
 
@@ -72,16 +77,17 @@ class DAGModel(UpsampledNATModel):
         parser.add_argument("--dag-link-heads", type=int,
                             help="link attention heads, mixed per vertex by a learned gate")
         parser.add_argument("--dag-loss-dtype", choices=sorted(DTYPES),
-                            help="dtype of the path-sum dynamic program (float64: no underflow "
-                                 "on very peaked models; float32: faster)")
+                            help="dtype of the path-sum dynamic program (exact in log space in "
+                                 "either; default float32, the faster)")
         parser.add_argument("--decode-strategy", choices=sorted(DECODERS),
                             help="greedy: most likely link; lookahead: link x best token; "
                                  "viterbi: best path per length, length by --decode-length-"
                                  "penalty")
         parser.add_argument("--decode-length-penalty", type=float,
                             help="viterbi: pick the length maximising score / length**penalty")
-        parser.add_argument("--decode-dedup", action="store_true",
-                            help="merge consecutive repeated output tokens")
+        parser.add_argument("--decode-dedup", action=argparse.BooleanOptionalAction,
+                            help="merge consecutive repeated output tokens, as DA-Transformer "
+                                 "does (default: on; --no-decode-dedup keeps them)")
 
     def graph(self, encoder_out):
         """Decoder placeholder (its non-pad length = vertices per sentence) and those lengths."""
@@ -117,10 +123,11 @@ class DAGModel(UpsampledNATModel):
         glance = self.glance(encoder_out, dec_in, tgt_tokens)
         lprobs, links = self.decoder.dag_forward(encoder_out, dec_in, glance=glance)
         target_lengths = tgt_tokens.ne(self.pad).sum(1)
-        dtype = DTYPES[getattr(self.args, "dag_loss_dtype", None) or "float64"]
+        dtype = DTYPES[getattr(self.args, "dag_loss_dtype", None) or "float32"]
         nll = dag.dag_loss(links, dag.gather_emissions(lprobs, tgt_tokens), target_lengths,
                            graph_lengths, dtype=dtype)
         fits = torch.isfinite(nll)
+        log_excluded(fits, target_lengths <= graph_lengths)
         per_token = torch.where(fits, nll / target_lengths, 0.0)
         loss = per_token.sum() / fits.sum().clamp(min=1)
         return {"dag": {"loss": loss.type_as(lprobs), "factor": 1.0}}
@@ -136,21 +143,34 @@ class DAGModel(UpsampledNATModel):
         dec_in, graph_lengths = self.graph(encoder_out)
         lprobs, links = self.decoder.dag_forward(encoder_out, dec_in)
         strategy = getattr(self.args, "decode_strategy", None) or "lookahead"
-        options = {"dedup": bool(getattr(self.args, "decode_dedup", False))}
+        dedup = getattr(self.args, "decode_dedup", None)
+        options = {"dedup": True if dedup is None else bool(dedup)}
         if strategy == "viterbi":
             penalty = getattr(self.args, "decode_length_penalty", None)
             options["length_penalty"] = 1.0 if penalty is None else penalty
         tokens, scores = DECODERS[strategy](links, lprobs, graph_lengths, self.pad, **options)
-        lengths = tokens.ne(self.pad).sum(1)
-        tokens[:, 0] = self.bos
-        return self.finish_decoding(decoder_out, tokens, scores, (lengths - 1).clamp(min=1))
+        tokens, scores, eos_at = dag.close_outputs(tokens, scores, self.pad, self.bos, self.eos)
+        return self.finish_decoding(decoder_out, tokens, scores, eos_at)
+
+
+def log_excluded(fits, long_enough):
+    """Log, summed over the batches of each log interval, the sentences left out of the loss:
+    ``dag_excluded`` (all of them) and ``dag_nonfinite`` (those whose target is not longer than
+    the graph, i.e. left out for a non-finite loss: a numerical fault).  Logged straight into
+    fairseq's active aggregators (train_inner/train/valid), so with several workers each
+    worker's log counts its own batches."""
+    excluded = ~fits
+    metrics.log_scalar_sum("dag_excluded", int(excluded.sum()), priority=550)
+    metrics.log_scalar_sum("dag_nonfinite", int((excluded & long_enough).sum()), priority=551)
 
 
 def _dag_defaults(args, scale, heads):
     args.upsample_scale = getattr(args, "upsample_scale", scale)
     args.dag_link_heads = getattr(args, "dag_link_heads", heads)
-    args.dag_loss_dtype = getattr(args, "dag_loss_dtype", "float64")
+    args.dag_loss_dtype = getattr(args, "dag_loss_dtype", "float32")
     args.decode_strategy = getattr(args, "decode_strategy", "lookahead")
+    if getattr(args, "decode_dedup", None) is None:
+        args.decode_dedup = True
     args.decode_length_penalty = getattr(args, "decode_length_penalty", 1.0)
     args.glat_ratio = getattr(args, "glat_ratio", 0.5)
     args.glat_ratio_final = getattr(args, "glat_ratio_final", 0.1)

@@ -12,12 +12,10 @@ and prints BLEU (sacreBLEU, tokenize none) and sentences/s (fairseq's own timer,
 excluded).  A few minutes per architecture on CPU.
 """
 import os
-import re
 import statistics
 import tempfile
 import time
 
-SPEED = re.compile(r"Translated ([0-9,]+) sentences .* in ([0-9.]+)s \(([0-9.]+) sentences/s")
 
 
 def _batch(torch, gen, bsz, src_len):
@@ -110,14 +108,9 @@ def _train_and_decode(arch, data_bin, corpus, work, updates, extra_decode):
 
     save = os.path.join(work, arch)
     start = time.perf_counter()
-    fairseq_cli.run_tool("fairseq-train", [
-        data_bin, "--user-dir", fairseq_cli.PLUGIN_DIR, "--task", "translation_lev",
-        "--criterion", "nat_loss", "--noise", "full_mask", "--arch", arch, "--optimizer", "adam",
-        "--lr", "2e-3", "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "50",
-        "--max-tokens", "2000", "--max-update", updates, "--required-batch-size-multiple", "1",
-        "--disable-validation", "--save-dir", save, "--no-epoch-checkpoints", "--cpu",
-        "--seed", "1", "--log-format", "simple", "--num-workers", "0"],
-        log_path=os.path.join(save, "train.log"))
+    fairseq_cli.train(data_bin, save, fairseq_cli.Recipe(
+        arch, updates, warmup=50, max_tokens=2000, nat=True,
+        extra=["--required-batch-size-multiple", "1"]))
     train_s = time.perf_counter() - start
     n = count_lines(os.path.join(corpus, "test.src"))
     row = {"arch": arch, "train_s": train_s}
@@ -125,7 +118,7 @@ def _train_and_decode(arch, data_bin, corpus, work, updates, extra_decode):
         result = fairseq_cli.generate(data_bin, os.path.join(save, "checkpoint_last.pt"), n,
                                       task="translation_lev", beam=1, batch_size=batch,
                                       extra=["--iter-decode-max-iter", "0"] + extra_decode)
-        row[f"sent_s_b{batch}"] = float(SPEED.search(result.stdout).group(3))
+        row[f"sent_s_b{batch}"] = fairseq_cli.parse_speed(result.stdout)["sentences_per_second"]
         row["hyps"] = result.best()
     return row
 
@@ -141,10 +134,8 @@ def run_models(args):
 
         corpus = write_toy_corpus(os.path.join(work, "corpus"))
         data_bin = os.path.join(work, "bin")
-        fairseq_cli.run_tool("fairseq-preprocess", [
-            "--source-lang", "src", "--target-lang", "tgt", "--trainpref", f"{corpus}/train",
-            "--validpref", f"{corpus}/valid", "--testpref", f"{corpus}/test", "--destdir",
-            data_bin, "--joined-dictionary", "--workers", "1"])
+        fairseq_cli.preprocess(data_bin, {s: os.path.join(corpus, s)
+                                          for s in ("train", "valid", "test")}, joined=True)
         refs = read_lines(os.path.join(corpus, "test.tgt"))
         print(f"\nToy task (reverse + relabel), {args.train_updates} updates each, same settings;"
               " decode one pass (--iter-decode-max-iter 0)")

@@ -5,7 +5,10 @@ plain ``fairseq-generate --gen-subset train`` + parsing + sort by id (the commun
 ``nat-distill --backend fairseq`` and ``nat-distill --backend ctranslate2``.  Each runs as a fresh
 process (imports and model loading included in wall time); the decode-only rate comes from
 fairseq-generate's own log line and from nat-distill's manifest.  Reports ratios and the share of
-top-1 outputs identical to fairseq-generate's.
+top-1 outputs identical to fairseq-generate's.  With your teacher (``--path T.pt --data-bin
+BIN --source F --target F``) every side reads the same sentences: F must be the text of BIN's
+train split (checked line by line against fairseq-generate's source lines; a mismatch is
+refused, not timed).
 """
 import json
 import os
@@ -15,6 +18,8 @@ import time
 
 from nat import fairseq_cli
 from nat.cli import bin_path
+from nat.errors import UserError
+from nat.textio import check_parallel, count_lines, read_lines, write_json_atomic
 from nat.toy import write_toy_corpus
 
 
@@ -24,7 +29,10 @@ def register(subparsers):
     p.add_argument("--work", default="runs/bench-distill", help="working directory")
     p.add_argument("--sentences", type=int, default=10000)
     p.add_argument("--path", help="teacher checkpoint (default: train a tiny one)")
-    p.add_argument("--data-bin", help="the teacher's data-bin (with --path)")
+    p.add_argument("--data-bin", help="the teacher's data-bin (with --path); its train split is "
+                   "decoded")
+    p.add_argument("--source", help="with --path: the text of the data-bin's train split")
+    p.add_argument("--target", help="with --path: its targets")
     p.add_argument("--train-updates", type=int, default=200)
     p.add_argument("--beam", type=int, default=5)
     p.add_argument("--max-tokens", type=int, default=6000)
@@ -40,41 +48,56 @@ def _timed(cmd, env=None):
                           stderr=subprocess.STDOUT, text=True, env=full)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} failed: {proc.stdout[-2000:]}")
+        tail = (proc.stdout.strip().splitlines() or ["(no output)"])[-1]
+        raise UserError(f"{os.path.basename(str(cmd[0]))} failed with exit status "
+                        f"{proc.returncode}: {tail}")
     return wall, proc.stdout
 
 
 def prepare(args):
+    """(source, target, data-bin, checkpoint): the user's teacher and the text of its data-bin's
+    train split, or the toy corpus and a tiny teacher trained here."""
+    if args.path:
+        missing = [f for f, v in (("--data-bin", args.data_bin), ("--source", args.source),
+                                  ("--target", args.target)) if not v]
+        if missing:
+            raise UserError(f"--path needs {', '.join(missing)}: the data-bin's train split is "
+                            f"decoded, so nat-distill must read the same sentences")
+        check_parallel(args.source, args.target)
+        return args.source, args.target, args.data_bin, args.path
     corpus = write_toy_corpus(os.path.join(args.work, "corpus"), train=args.sentences,
                               valid=200, test=200, seed=7)
     data_bin = os.path.join(args.work, "bin")
     if not os.path.exists(os.path.join(data_bin, "dict.src.txt")):
-        fairseq_cli.run_tool("fairseq-preprocess", [
-            "--source-lang", "src", "--target-lang", "tgt", "--joined-dictionary",
-            "--trainpref", os.path.join(corpus, "train"), "--validpref",
-            os.path.join(corpus, "valid"), "--destdir", data_bin, "--workers", 1])
-    if args.path:
-        return corpus, args.data_bin or data_bin, args.path
+        fairseq_cli.preprocess(data_bin, {s: os.path.join(corpus, s) for s in ("train", "valid")},
+                               joined=True)
     save = os.path.join(args.work, "teacher")
     ckpt = os.path.join(save, "checkpoint_last.pt")
     if not os.path.exists(ckpt):
         print(f"training a tiny teacher ({args.train_updates} updates)...", flush=True)
-        fairseq_cli.run_tool("fairseq-train", [
-            data_bin, "--user-dir", fairseq_cli.PLUGIN_DIR, "--arch", "transformer_teacher_tiny",
-            "--optimizer", "adam", "--lr", "3e-3", "--lr-scheduler", "inverse_sqrt",
-            "--warmup-updates", 30, "--max-tokens", 2000, "--max-update", args.train_updates,
-            "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1",
-            "--save-dir", save, "--no-epoch-checkpoints", "--cpu", "--seed", 1,
-            "--num-workers", 0, "--disable-validation", "--log-format", "simple"],
-            log_path=os.path.join(save, "train.log"))
-    return corpus, data_bin, ckpt
+        fairseq_cli.train(data_bin, save, fairseq_cli.Recipe(
+            "transformer_teacher_tiny", args.train_updates, lr=3e-3, warmup=30, max_tokens=2000,
+            extra=fairseq_cli.AR_TRAIN))
+    return os.path.join(corpus, "train.src"), os.path.join(corpus, "train.tgt"), data_bin, ckpt
+
+
+def same_sentences(generated, source):
+    """Raise unless fairseq-generate's source lines (``S-id``, in the data-bin's tokens) are the
+    lines of ``source`` (``<unk>`` matches any word)."""
+    shown = {int(m.group(1)): m.group(2) for m in re.finditer(r"^S-(\d+)\t(.*)$", generated,
+                                                                re.M)}
+    lines = read_lines(source)
+    for i, line in enumerate(lines):
+        words, seen = line.split(), shown.get(i, "").split()
+        if len(words) != len(seen) or any(a != b and b != "<unk>" for a, b in zip(words, seen)):
+            raise UserError(f"--source {source}:{i + 1} is not sentence {i} of the data-bin's "
+                            f"train split (the benchmark would time different inputs)")
 
 
 def main(args):
     os.makedirs(args.work, exist_ok=True)
-    corpus, data_bin, ckpt = prepare(args)
-    n = args.sentences
-    src, tgt = os.path.join(corpus, "train.src"), os.path.join(corpus, "train.tgt")
+    src, tgt, data_bin, ckpt = prepare(args)
+    n = count_lines(src)
     rows = {}
 
     # 1. plain fairseq-generate on the binarized train split, then parse + sort by id
@@ -84,6 +107,7 @@ def main(args):
            "--required-batch-size-multiple", 1, "--num-workers", 0,
            "--cpu", "--user-dir", fairseq_cli.PLUGIN_DIR]
     wall, out = _timed(gen, args.threads)
+    same_sentences(out, src)
     started = time.perf_counter()
     reference = [h[0].tokens for h in fairseq_cli.parse_generate_output(out, n)]
     wall += time.perf_counter() - started
@@ -131,6 +155,5 @@ def report(rows, n, args):
                          "wall_ratio": round(wall_x, 3), "decode_ratio": round(dec_x, 3),
                          "identical_pct": round(100 * same, 2)}
     path = os.path.join(args.work, f"bench-maxlen{args.max_len_b}.json")
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(summary, handle, indent=1)
+    write_json_atomic(path, summary)
     return summary

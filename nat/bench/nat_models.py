@@ -23,7 +23,6 @@ NATS = ["nat_vanilla_tiny", "nat_glat_tiny", "nat_ctc_tiny", "nat_ctc_glat_tiny"
 #: the DAG is opt-in (``--models ... nat_dag_tiny``): an update costs ~3.5x a vanilla one on CPU
 CHOICES = NATS + ["nat_dag_tiny"]
 BATCHES = (1, 128)
-_SPEED = re.compile(r"Translated ([\d,]+) sentences .* in ([\d.]+)s \(([\d.]+) sentences/s")
 
 
 def register(subparsers):
@@ -46,20 +45,13 @@ def register(subparsers):
 
 def _train(data_bin, arch, save_dir, args, env):
     ar = arch == TEACHER
-    opts = [data_bin, "--user-dir", fairseq_cli.PLUGIN_DIR, "--arch", arch,
-            "--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--lr", "2e-3",
-            "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "100", "--clip-norm", "1.0",
-            "--max-tokens", args.max_tokens, "--stop-time-hours", args.minutes / 60,
-            "--max-update", args.max_update, "--save-dir", save_dir, "--no-epoch-checkpoints",
-            "--disable-validation", "--save-interval", "100000", "--cpu", "--seed", "1",
-            "--log-format", "simple", "--log-interval", "50", "--num-workers", "0",
-            "--required-batch-size-multiple", "1"]
-    if ar:
-        opts += ["--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1"]
-    else:
-        opts += ["--task", "translation_lev", "--criterion", "nat_loss", "--noise", "full_mask"]
-    out = fairseq_cli.run_tool("fairseq-train", opts, log_path=os.path.join(save_dir, "train.log"),
-                               env=env)
+    recipe = fairseq_cli.Recipe(arch, args.max_update, max_tokens=args.max_tokens, nat=not ar,
+                                extra=(fairseq_cli.AR_TRAIN if ar else []) + [
+                                    "--stop-time-hours", args.minutes / 60,
+                                    "--log-interval", "50", "--save-interval", "100000",
+                                    "--required-batch-size-multiple", "1"])
+    out = fairseq_cli.run_tool("fairseq-train", recipe.args(data_bin, save_dir),
+                               log_path=os.path.join(save_dir, "train.log"), env=env)
     updates = re.findall(r"num_updates[ =]+(\d+)", out)
     return os.path.join(save_dir, "checkpoint_last.pt"), int(updates[-1]) if updates else 0
 
@@ -71,10 +63,8 @@ def _decode(data_bin, checkpoint, arch, batch, n, log_dir):
         data_bin, checkpoint, n, task="translation" if ar else "translation_lev",
         beam=5 if ar else 1, batch_size=batch, extra=extra,
         log_path=os.path.join(log_dir, f"generate.b{batch}.log"))
-    match = _SPEED.search(result.stdout)
-    if not match:
-        raise UserError(f"no speed line in fairseq-generate output ({log_dir})")
-    return result.best(), float(match.group(3))
+    speed = fairseq_cli.parse_speed(result.stdout, f"fairseq-generate output ({log_dir})")
+    return result.best(), speed["sentences_per_second"]
 
 
 def _write_corpus(args):
@@ -110,11 +100,9 @@ def run(args):
     os.makedirs(args.out, exist_ok=True)
     corpus, refs, lexicon = _write_corpus(args)
     data_bin = os.path.join(args.out, "bin")
-    fairseq_cli.run_tool("fairseq-preprocess", [
-        "--source-lang", "src", "--target-lang", "tgt",
-        "--trainpref", os.path.join(corpus, "train"), "--validpref", os.path.join(corpus, "valid"),
-        "--testpref", os.path.join(corpus, "test"), "--destdir", data_bin,
-        "--joined-dictionary", "--workers", "1"], log_path=os.path.join(data_bin, "prep.log"))
+    splits = {s: os.path.join(corpus, s) for s in ("train", "valid", "test")}
+    fairseq_cli.preprocess(data_bin, splits, joined=True,
+                           log_path=os.path.join(args.out, "logs", "preprocess.log"))
     env = {"OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
     os.environ.update(env)                # also for fairseq_cli.generate's subprocesses
     rows = []

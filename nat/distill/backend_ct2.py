@@ -47,10 +47,22 @@ def convert_cached(teacher, cache_dir=None, user_dir=None):
                 raise
     except (NotImplementedError, ValueError) as err:
         raise UserError(f"CTranslate2 cannot convert {teacher.paths[0]}: "
-                        f"{str(err).splitlines()[0]} (use --backend fairseq)") from None
+                        f"{conversion_failure(err)} (use --backend fairseq)") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target, True
+
+
+def conversion_failure(err):
+    """One line for a converter exception: CTranslate2 lists its reasons on the lines after
+    "We identified the following reasons:"; they are the point, so they are kept."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    reasons = [line[2:].strip() for line in lines[1:] if line.startswith("- ")]
+    if reasons:
+        return "not supported by CTranslate2: " + "; ".join(reasons)
+    return " ".join(lines)[:300]
 
 
 class CTranslate2Backend:

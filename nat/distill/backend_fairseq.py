@@ -50,9 +50,12 @@ class FairseqBackend:
         try:
             models, _, task = checkpoint_utils.load_model_ensemble_and_task(
                 teacher.paths, arg_overrides=overrides)
-        except (RuntimeError, ValueError, KeyError) as err:
+        except UserError:
+            raise
+        except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as err:
+            from nat.distill.teacher import load_failure
             raise UserError(f"cannot load teacher {':'.join(teacher.paths)}: "
-                            f"{str(err).splitlines()[0]}") from None
+                            f"{load_failure(err)}") from None
         for model in models:
             model.eval()
         self.models = models

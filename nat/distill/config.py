@@ -29,6 +29,9 @@ class DistillConfig:
     backend: str = "fairseq"
     num_shards: int = 1
     shard_id: Optional[int] = None         # None: run every shard, then merge
+    merge_only: bool = False               # decode nothing; every shard must be finished
+    launcher: Optional[dict] = None        # the launcher that gave shard_id (torchrun, Slurm
+                                           # array): recorded, never part of the store key
     split: str = "train"
     source_lang: Optional[str] = None
     target_lang: Optional[str] = None
@@ -102,8 +105,22 @@ class DistillConfig:
             raise UserError(f"--num-shards {self.num_shards}: must be >= 1")
         if self.shard_id is not None and not 0 <= self.shard_id < self.num_shards:
             raise UserError(f"--shard-id {self.shard_id}: must be in 0..{self.num_shards - 1}")
+        if self.merge_only and self.shard_id is not None:
+            raise UserError("--merge-only merges every shard; it takes no --shard-id")
         if self.chunk_size < 1 or self.max_tokens < 1:
             raise UserError("--chunk-size and --max-tokens must be >= 1")
+        if self.threads is not None and self.threads < 1:
+            raise UserError(f"--threads {self.threads}: must be >= 1 (omit it for the default)")
+        if self.max_len_b < 1:
+            raise UserError(f"--max-len-b {self.max_len_b}: must be >= 1 (hypotheses need at "
+                            f"least one token)")
+        if not self.max_len_a >= 0:
+            raise UserError(f"--max-len-a {self.max_len_a}: must be >= 0")
+        if self.max_source_positions is not None and self.max_source_positions < 2:
+            raise UserError(f"--max-source-positions {self.max_source_positions}: must be >= 2 "
+                            f"(a token and </s>)")
+        if not self.sampling_temperature > 0:
+            raise UserError(f"--sampling-temperature {self.sampling_temperature}: must be > 0")
         if (self.valid_source is None) != (self.valid_target is None):
             raise UserError("--valid-source and --valid-target go together")
         if self.binarize and self.split not in BINARIZABLE_SPLITS:

@@ -1,5 +1,4 @@
 """``manifest.json``: what made this corpus (teachers, settings, versions, counts, timing)."""
-import json
 import platform
 import sys
 from importlib import metadata
@@ -20,12 +19,7 @@ def package_versions():
 
 
 def write_manifest(path, manifest):
-    textio.write_lines_atomic(path, [json.dumps(manifest, indent=1, sort_keys=True)])
-
-
-def read_manifest(path):
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    textio.write_json_atomic(path, manifest, sort_keys=True)
 
 
 def command_line():

@@ -4,7 +4,10 @@ Order of failure: every input check (line counts, UTF-8, teacher files, source l
 "error" policy) happens before any decoding.  A killed run resumes from its finished chunks; the
 outputs and binaries are rewritten from the store, so a re-run yields the same bytes.
 """
+import dataclasses
+import json
 import os
+import shutil
 import sys
 import time
 
@@ -15,8 +18,19 @@ from nat.hashing import file_sha256, json_key, line_hash
 from nat.distill.select import SentenceScorer, select
 from nat.distill.shards import shard_chunks
 from nat.distill.store import Store
-from nat.distill.teacher import describe
+from nat.distill.teacher import check_autoregressive, describe
 from nat.errors import UserError
+
+
+def check_paths(cfg):
+    """Every input file, the data-bin and the output directory, before anything is read."""
+    textio.input_file(cfg.source, "--source")
+    textio.input_file(cfg.target, "--target")
+    if cfg.valid_source:
+        textio.input_file(cfg.valid_source, "--valid-source")
+        textio.input_file(cfg.valid_target, "--valid-target")
+    textio.input_dir(cfg.data_bin, "--data-bin")
+    textio.output_dir(cfg.out, "--out")
 
 
 def read_inputs(cfg):
@@ -82,6 +96,9 @@ def decode_shards(cfg, teacher, store, tokens, status, hashes):
     """Decode every missing chunk of the requested shards; returns backend info (or None)."""
     from tqdm import tqdm
 
+    if cfg.merge_only:
+        check_shards_finished(cfg, store)
+        return {"decoded_chunks_now": 0}
     shard_ids = [cfg.shard_id] if cfg.shard_id is not None else range(cfg.num_shards)
     plan = {s: shard_chunks(len(tokens), cfg.chunk_size, cfg.num_shards, s) for s in shard_ids}
     missing = [c for s, chunks in plan.items() if not store.shard_done(cfg.num_shards, s)
@@ -95,8 +112,31 @@ def decode_shards(cfg, teacher, store, tokens, status, hashes):
             for chunk in chunks:
                 if not store.has_chunk(chunk[0]):
                     decode_chunk(backend, cfg, store, chunk, tokens, status, hashes, bar.update)
-            store.write_shard(cfg.num_shards, shard_id, chunks)
+            store.write_shard(cfg.num_shards, shard_id, chunks, launcher=cfg.launcher)
     return {"decoded_chunks_now": len(missing), **(backend.info() if backend else {})}
+
+
+def check_shards_finished(cfg, store):
+    """``--merge-only``: one line naming every unfinished shard, before anything is merged."""
+    missing = [s for s in range(cfg.num_shards) if not store.shard_done(cfg.num_shards, s)]
+    if missing:
+        names = ", ".join(str(s) for s in missing)
+        raise UserError(f"--merge-only: shard{'s' if len(missing) > 1 else ''} {names} of "
+                        f"{cfg.num_shards} not finished (no marker under "
+                        f"{os.path.dirname(store.shard_path(cfg.num_shards, 0))}); run "
+                        f"{'them' if len(missing) > 1 else 'it'} with the same settings and "
+                        f"--shard-id, or under the launcher")
+
+
+def shard_launchers(store, num_shards):
+    """Who decoded each shard: ``[{"shard_id", "launcher", ...}, ...]`` from the markers
+    (launcher None: a plain run or ``--shard-id``)."""
+    shards = []
+    for shard_id in range(num_shards):
+        with open(store.shard_path(num_shards, shard_id), encoding="utf-8") as handle:
+            marker = json.load(handle)
+        shards.append({"shard_id": shard_id, "launcher": marker.get("launcher")})
+    return shards
 
 
 def write_corpus(cfg, teacher, pairs, valid):
@@ -149,21 +189,66 @@ def check_alignment(pairs, total, per_source):
 
 
 def remove_stale_temp_files(out, store_root):
-    """Temp files a killed run left behind (every shard is finished, so none is in use)."""
+    """Temp files (and output staging directories) a killed run left behind (every shard is
+    finished, so none is in use)."""
     for directory, _, names in list(os.walk(store_root)) + [(out, None, os.listdir(out))]:
         for name in names:
             if name.startswith(".tmp-"):
-                os.unlink(os.path.join(directory, name))
+                path = os.path.join(directory, name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+
+
+def publish(staging, out):
+    """Move every finished output from ``staging`` into ``out`` (replacing older ones); the old
+    manifest goes first, the new one is written last, so OUT never shows a complete-looking
+    corpus that its manifest does not describe."""
+    old_manifest = os.path.join(out, "manifest.json")
+    if os.path.exists(old_manifest):
+        os.unlink(old_manifest)
+    for name in sorted(os.listdir(staging)):
+        source, target = os.path.join(staging, name), os.path.join(out, name)
+        if os.path.isdir(target) and not os.path.islink(target):
+            trash = os.path.join(staging, f".old-{name}")
+            os.replace(target, trash)
+            os.replace(source, target)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(source, target)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def unknown_tokens(sources, dictionary):
+    """Source tokens the teacher's dictionary lacks (decoded as <unk>): counts and first line."""
+    from nat.distill.teacher import dictionary_symbols
+
+    known = set(dictionary_symbols(dictionary))
+    tokens = lines = 0
+    first = longest = None
+    for number, line in enumerate(sources, start=1):
+        missing = [w for w in line.split() if w not in known]
+        if missing:
+            tokens += len(missing)
+            lines += 1
+            first = first or number
+            longest = max([longest or 0] + [len(w) for w in missing])
+    return {"unknown_source_tokens": tokens, "sources_with_unknown_tokens": lines,
+            "first_source_line_with_unknown_token": first,
+            "longest_unknown_source_token_chars": longest}
 
 
 def run(cfg):
     started = time.time()
+    check_paths(cfg)
     sources, targets, valid = read_inputs(cfg)
     if cfg.spm:                                   # a bad --spm fails before any decoding
         from nat.prepare import subwords
         for model in subwords.models_for(cfg.spm).values():
             subwords.load(model)
     teacher = describe(cfg.paths, cfg.data_bin, cfg.source_lang, cfg.target_lang)
+    check_autoregressive(teacher)      # a NAT teacher: one line, before anything is written
     limit = teacher.max_source_positions
     if cfg.max_source_positions:
         limit = min(limit, cfg.max_source_positions)
@@ -176,7 +261,7 @@ def run(cfg):
     backend_info = decode_shards(cfg, teacher, store, tokens, status, hashes)
     if cfg.shard_id is not None:
         return {"shard_id": cfg.shard_id, "num_shards": cfg.num_shards, "store": store.root,
-                "done": True, **backend_info}
+                "done": True, "launcher": cfg.launcher, **backend_info}
 
     records = store.merge(hashes, cfg.chunk_size, cfg.num_shards)
     remove_stale_temp_files(cfg.out, store.root)
@@ -185,15 +270,27 @@ def run(cfg):
     pairs, fallbacks = select(records, sources, targets, cfg.method, cfg.output_nbest, scorer,
                               cfg.selective_ter)
     check_alignment(pairs, len(sources), cfg.output_nbest)
-    paths, valid_prefix = write_corpus(cfg, teacher, pairs, valid)
-    detok = write_detok(cfg, teacher, paths) if cfg.spm else None
-    splits = {}
-    if cfg.binarize:
-        splits = binarize_mod.binarize(cfg.out, cfg.split, teacher, cfg.data_bin, valid_prefix,
-                                       cfg.copy_valid)
-        if valid_prefix:
-            splits["valid"] = (f"binarized from {os.path.abspath(cfg.valid_source)} and "
-                               f"{os.path.abspath(cfg.valid_target)}")
+    # every output is made in a staging directory and moved into OUT at the end (manifest
+    # last): a run killed while writing or binarizing leaves no complete-looking corpus
+    staging = os.path.join(cfg.out, f".tmp-outputs-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging)
+    try:
+        staged = dataclasses.replace(cfg, out=staging)
+        paths, valid_prefix = write_corpus(staged, teacher, pairs, valid)
+        detok = write_detok(staged, teacher, paths) if cfg.spm else None
+        splits = {}
+        if cfg.binarize:
+            splits = binarize_mod.binarize(staging, cfg.split, teacher, cfg.data_bin,
+                                           valid_prefix, cfg.copy_valid)
+            if valid_prefix:
+                splits["valid"] = (f"binarized from {os.path.abspath(cfg.valid_source)} and "
+                                   f"{os.path.abspath(cfg.valid_target)}")
+        outputs = {os.path.basename(p): file_sha256(p) for p in paths.values()}
+        publish(staging, cfg.out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
     chunk_headers = [store.read_chunk(i)[0] for i in range(-(-len(sources) // cfg.chunk_size))]
     decode_s = sum(h.get("decode_s", 0.0) for h in chunk_headers)
@@ -214,16 +311,19 @@ def run(cfg):
         "split": cfg.split,
         "decoding": settings, "store": os.path.relpath(store.root, cfg.out), "store_key": key,
         "selection": {**cfg.selection(), **(scorer.signatures() if scorer else {})},
-        "sharding": {"num_shards": cfg.num_shards, "chunk_size": cfg.chunk_size},
+        "sharding": {"num_shards": cfg.num_shards, "chunk_size": cfg.chunk_size,
+                     "merge_only": cfg.merge_only,
+                     "shards": shard_launchers(store, cfg.num_shards)},
         "packages": manifest_mod.package_versions(),
         "counts": {"sources": len(sources), "outputs": len(pairs), "decoded": decoded,
                    "not_decoded": status.count("long_source"),
-                   "empty_sources": sum(1 for s in sources if not s.strip())},
+                   "empty_sources": sum(1 for s in sources if not s.strip()),
+                   **unknown_tokens(sources, teacher.src_dict)},
         "fallbacks": fallbacks,
         "truncations": {"source_truncated": status.count("truncated"),
                         "source_positions": limit,
                         "hypotheses_at_max_len": sum(r["hit_max_len"] for r in records)},
-        "outputs": {os.path.basename(p): file_sha256(p) for p in paths.values()},
+        "outputs": outputs,
         "bin": os.path.join(cfg.out, "bin") if cfg.binarize else None,
         "detok": detok,
         "other_splits": splits,

@@ -4,7 +4,8 @@ Layout under ``<out>/store/<decode-key>/``::
 
     settings.json                 decoding settings this store was made with (its key)
     chunks/chunk-000012.jsonl     header line, then one record per source id of the chunk
-    shards-of-0004/shard-0001.json  marker: shard finished, its chunks and their sha256
+    shards-of-0004/shard-0001.json  marker: shard finished, its chunks and their sha256, and
+                                    the launcher that ran it (torchrun, Slurm array, or null)
 
 A record is ``{"id", "src" (hash of the source line), "status", "hyps": [[text, score], ...],
 "hit_max_len"}``; ``rows`` flattens records to ``(id, rank, hypothesis, score, teacher)``.
@@ -63,8 +64,9 @@ class Store:
     def shard_done(self, num_shards, shard_id):
         return os.path.exists(self.shard_path(num_shards, shard_id))
 
-    def write_shard(self, num_shards, shard_id, chunks):
-        marker = {"num_shards": num_shards, "shard_id": shard_id,
+    def write_shard(self, num_shards, shard_id, chunks, launcher=None):
+        """The shard's marker; ``launcher``: who ran it (torchrun, Slurm array), or None."""
+        marker = {"num_shards": num_shards, "shard_id": shard_id, "launcher": launcher,
                   "chunks": [{"index": i, "first_id": a, "end_id": b,
                               "sha256": file_sha256(self.chunk_path(i))} for i, a, b in chunks]}
         _write_json(self.shard_path(num_shards, shard_id), marker)
@@ -118,4 +120,4 @@ def rows(records, teacher):
 
 
 def _write_json(path, obj):
-    textio.write_lines_atomic(path, [json.dumps(obj, sort_keys=True, indent=1)])
+    textio.write_json_atomic(path, obj, sort_keys=True)

@@ -62,22 +62,85 @@ def infer_langs(data_bin):
     return pairs.pop() if len(pairs) == 1 else None
 
 
-def describe(paths, data_bin, source_lang=None, target_lang=None):
-    from nat.compat import load_checkpoint_safely
+SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")
 
+
+def dictionary_symbols(path):
+    """Symbols of a fairseq ``dict.txt`` in index order, as ``Dictionary.load`` reads them: the
+    four specials, then one per line (``word count [#fairseq:overwrite]``; an overwrite line of
+    a symbol already there adds none)."""
+    symbols, seen = list(SPECIALS), set(SPECIALS)
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            line = line.rstrip()
+            if not line:
+                continue
+            word, field = line.rsplit(" ", 1) if " " in line else (line, "")
+            overwrite = field == "#fairseq:overwrite"
+            if overwrite:
+                word = word.rsplit(" ", 1)[0]
+            if overwrite and word in seen:
+                continue
+            symbols.append(word)
+            seen.add(word)
+    return symbols
+
+
+_EMBEDDINGS = {"source": ("encoder.embed_tokens.weight",),
+               "target": ("decoder.embed_tokens.weight", "decoder.output_projection.weight")}
+
+
+def check_dictionaries(path, state, dicts, data_bin, flag="--path"):
+    """Raise a one-line UserError when the data-bin's dictionaries do not have the sizes of the
+    checkpoint's embedding tables (fairseq would stop at "Error(s) in loading state_dict")."""
+    weights = state.get("model") if isinstance(state, dict) else None
+    if not isinstance(weights, dict):
+        return
+    differ = []
+    for (side, keys), dict_path in zip(_EMBEDDINGS.items(), dicts):
+        rows = next((int(weights[k].shape[0]) for k in keys
+                     if k in weights and getattr(weights[k], "dim", lambda: 0)() == 2), None)
+        size = len(dictionary_symbols(dict_path))
+        if rows is not None and rows != size:
+            differ.append(f"{os.path.basename(dict_path)} has {size} symbols, the checkpoint's "
+                          f"{side} embeddings {rows}")
+    if differ:
+        raise UserError(f"--data-bin {data_bin} does not match {flag} {path}: "
+                        f"{'; '.join(differ)} (use the data-bin the model was trained on)")
+
+
+def load_state(path, flag="--path"):
+    """The checkpoint's state dict through the safe loader; one-line errors naming ``flag``."""
+    from nat.compat import CheckpointError, load_checkpoint_safely
+
+    if os.path.isdir(path):
+        raise UserError(f"{flag} {path}: is a directory, not a checkpoint file")
+    if not os.path.exists(path):
+        raise UserError(f"{flag}: no such checkpoint: {path}")
+    try:
+        state = load_checkpoint_safely(path)
+    except CheckpointError as err:
+        raise UserError(f"{flag}: {err}") from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise UserError(f"{flag} {path}: a PyTorch file but not a fairseq checkpoint (no model "
+                        f"weights)")
+    return state
+
+
+def describe(paths, data_bin, source_lang=None, target_lang=None, flag="--path"):
     if not os.path.isdir(data_bin):
         raise UserError(f"--data-bin {data_bin}: not a directory")
-    hashes, archs, limits, langs = [], [], [], set()
+    hashes, archs, limits, langs, states = [], [], [], set(), []
     for path in paths:
-        if not os.path.isfile(path):
-            raise UserError(f"--path: no such checkpoint: {path}")
+        state = load_state(path, flag)
         hashes.append(file_sha256(path))
-        state = load_checkpoint_safely(path)
         model, task = _model_cfg(state), _task_cfg(state)
         archs.append(str(_get(model, "arch", _get(model, "_name", "?"))))
         limits.append(int(_get(model, "max_source_positions", 0) or 0)
                       or int(_get(task, "max_source_positions", 1024) or 1024))
         langs.add((_get(task, "source_lang"), _get(task, "target_lang")))
+        states.append({"model": {k: v for k, v in (state.get("model") or {}).items()
+                                 if k in _EMBEDDINGS["source"] + _EMBEDDINGS["target"]}})
         del state
     src, tgt = source_lang, target_lang
     if src is None or tgt is None:
@@ -91,6 +154,41 @@ def describe(paths, data_bin, source_lang=None, target_lang=None):
     for path in dicts:
         if not os.path.isfile(path):
             raise UserError(f"--data-bin: dictionary {path} not found")
+    for path, state in zip(paths, states):
+        check_dictionaries(path, state, dicts, data_bin, flag)
     return TeacherInfo(paths=list(paths), sha256=hashes, archs=archs, source_lang=src,
                        target_lang=tgt, src_dict=dicts[0], tgt_dict=dicts[1],
                        max_source_positions=min(limits))
+
+
+def check_autoregressive(teacher):
+    """Raise a one-line UserError unless every checkpoint is an autoregressive model that
+    nat-distill can decode (a NAT given as teacher failed deep inside fairseq's generator)."""
+    from nat import compat
+
+    with compat.fairseq_logging_kept():
+        import fairseq_plugins  # noqa: F401  registers our architectures
+        from fairseq.models import ARCH_MODEL_REGISTRY, MODEL_REGISTRY
+        from fairseq.models.nat import FairseqNATModel
+    for path, arch in zip(teacher.paths, teacher.archs):
+        cls = ARCH_MODEL_REGISTRY.get(arch) or MODEL_REGISTRY.get(arch)
+        if cls is not None and issubclass(cls, FairseqNATModel):
+            raise UserError(f"--path {path}: {arch} is a non-autoregressive model; the teacher "
+                            f"must be an autoregressive one (e.g. transformer_teacher_tiny)")
+
+
+_MISMATCH = re.compile(r"size mismatch for ([\w.]+): copying a param with shape "
+                       r"torch\.Size\(\[([\d, ]*)\]\) from checkpoint, the shape in current "
+                       r"model is torch\.Size\(\[([\d, ]*)\]\)")
+
+
+def load_failure(err):
+    """One line for an exception of fairseq's model loading: its first line, plus the first
+    shape mismatch when it is "Error(s) in loading state_dict" (the details are on later lines)."""
+    text = str(err).strip()
+    first = (text.splitlines() or [type(err).__name__])[0][:200]
+    match = _MISMATCH.search(text)
+    if match:
+        first = (f"{first.rstrip(':')} {match.group(1)} is [{match.group(2)}] in the checkpoint "
+                 f"but [{match.group(3)}] for these dictionaries")
+    return f"{type(err).__name__}: {first}"

@@ -6,6 +6,11 @@ import torch
 import torch.nn.functional as F
 
 
+#: the defaults of ``--criterion word_kd`` and of the experiment's ``word_kd`` settings
+ALPHA = 0.5        # weight a of the KL term: (1-a) NLL(gold) + a KL(teacher || student)
+TEMPERATURE = 1.0  # softmax temperature of both distributions
+
+
 def word_kd_kl(student_logits, teacher_logits, mask, temperature=1.0, reduce=True):
     """``T^2 * sum_v p_t(v) (log p_t(v) - log p_s(v))`` at positions where ``mask`` is true.
 

@@ -8,17 +8,7 @@ import json
 import os
 
 from nat.errors import UserError
-from nat.experiment import variants
-
-#: fairseq-train flags shared by every model of a preset (per-model flags extend them).
-COMMON_TRAIN = ["--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--clip-norm", "1.0",
-                "--lr-scheduler", "inverse_sqrt", "--weight-decay", "0.0",
-                "--log-format", "simple", "--log-interval", "20", "--num-workers", "0",
-                "--no-epoch-checkpoints", "--save-interval-updates", "200",
-                "--keep-interval-updates", "1", "--disable-validation"]
-
-NAT_TRAIN = ["--task", "translation_lev", "--criterion", "nat_loss", "--noise", "full_mask",
-             "--label-smoothing", "0.1"]
+from nat.experiment import schema, variants
 
 QUICK = {
     "seed": 1,
@@ -138,8 +128,13 @@ def deep_merge(base, override, path=""):
 def load_override(path):
     if not os.path.isfile(path):
         raise UserError(f"config file not found: {path}")
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except UnicodeDecodeError as err:
+        raise UserError(f"{path}: not UTF-8 text (byte {err.start})") from None
+    except OSError as err:
+        raise UserError(f"cannot read config file {path}: {err.strerror}") from None
     try:
         if path.endswith((".yaml", ".yml")):
             import yaml
@@ -162,5 +157,6 @@ def resolve(preset, config_path=None):
     if config_path:
         config = deep_merge(config, load_override(config_path))
     config["preset"] = preset
+    schema.check(config)       # every value's type and range, before anything runs
     variants.validate(config)  # every corpus / model name resolves (one-line errors)
     return config

@@ -5,21 +5,23 @@ Every stage runs the real commands (nat-synth, fairseq-*, nat-distill, nat-analy
 records them, so the report can list each step for a user to re-run by hand.  What the config
 asks for beyond the quick preset (several distilled corpora, born-again teachers, AR students)
 comes from ``variants``; it only adds jobs to the one dependency graph and systems to decode.
-With a user's corpus (``data=DIR``: ``nat-experiment --data DIR``) one ``prepare`` stage
-(nat-prepare) replaces nat-synth and fairseq-preprocess, and the later stages work on its
-sentencepiece pieces and score words (``user_data``).
+The data come from a data source (``synthetic_data.SyntheticData``, or ``user_data.UserData``
+for ``nat-experiment --data DIR``: one ``prepare`` stage replaces nat-synth and
+fairseq-preprocess, and the later stages work on its pieces and score words); both have one
+interface, so nothing here asks which one it has.  Planning (``jobs``, ``systems``, ``plan``,
+every settings key) writes nothing and needs no stage to have run; the stages execute it.
 """
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 from nat import fairseq_cli
-from nat.experiment import config as presets
 from nat.experiment import variants
 from nat.experiment.speed import timed_generate
 from nat.experiment.stages import Runner
-from nat.hashing import settings_key
 from nat.experiment.training import Job, run_jobs
+from nat.hashing import settings_key
+from nat.experiment.synthetic_data import SyntheticData
 from nat.experiment.user_data import UserData
 from nat.textio import count_lines, write_lines_atomic
 
@@ -44,22 +46,10 @@ def _update_seconds(job):
     return SECONDS_PER_KTOKEN_UPDATE * int(value("--max-tokens", 4096)) / 1024 * cost
 
 
-def _synth_command(out, corpus):
-    return ["nat-synth", "--out", out, "--mode", corpus["mode"], "--mix", corpus["mix"],
-            "--seed", corpus["seed"], "--train", corpus["train"], "--valid", corpus["valid"],
-            "--test", corpus["test"], "--preset", corpus["preset"], "--quiet",
-            *corpus["extra"]]
-
-
 def _train_args(data_bin, model, save_dir, seed, nat):
-    args = [data_bin, "--user-dir", fairseq_cli.PLUGIN_DIR, "--arch", model["arch"],
-            "--lr", model["lr"], "--warmup-updates", model["warmup"],
-            "--max-tokens", model["max_tokens"], "--max-update", model["updates"],
-            "--save-dir", save_dir, "--seed", seed,
-            *([] if fairseq_cli.cuda_available() else ["--cpu"]), *presets.COMMON_TRAIN]
-    if nat:
-        args += presets.NAT_TRAIN
-    return args + list(model.get("extra", []))
+    recipe = fairseq_cli.Recipe(model["arch"], model["updates"], model["lr"], model["warmup"],
+                                model["max_tokens"], nat=nat, extra=list(model.get("extra", [])))
+    return recipe.args(data_bin, save_dir, seed)
 
 
 def _student_criterion(student, teacher_checkpoint):
@@ -127,19 +117,15 @@ class Experiment:
         self.config = config
         self.out = os.path.abspath(out_dir)
         self.quiet = quiet
-        self.data = os.path.join(self.out, "data")
-        self.raw_bin = os.path.join(self.out, "bin", "raw")
-        # a user's corpus (raw or prepared directory) instead of the synthetic one
-        self.user = UserData(data, self.out, config.get("prepare")) if data else None
-        if self.user:
-            self.data, self.raw_bin = self.user.root, self.user.data_bin
+        # the synthetic corpus, or a user's (raw or prepared directory)
+        self.source = (UserData(data, self.out, config.get("prepare")) if data else
+                       SyntheticData(config, self.out))
+        self.raw_bin = self.source.data_bin
         self.distilled_dir = os.path.join(self.out, "distilled")  # the default corpus
         # every name in the config checked before anything runs (one-line UserError)
         self.corpora = {c.name: c for c in variants.validate(config)}
         self.teachers = variants.teachers(config)
         self.students = variants.ar_students(config)
-        self.keys = {}
-        self.corpus_keys = {}  # corpus name -> settings key of its data (filled by jobs())
         self._runner = None
 
     @property
@@ -154,17 +140,12 @@ class Experiment:
         c, jobs = self.config, self.jobs()
         busy = sum(job.updates * _update_seconds(job) for job in jobs)
         distills = sum(job.tool == "nat-distill" for job in jobs)
-        pairs = self.user.train_pairs() if self.user else c["corpus"]["train"]
-        data = {"prepare": 10 + 0.002 * pairs} if self.user else {"corpus": 5, "binarize": 5}
-        return {**data,
+        pairs = self.source.train_pairs()
+        return {**self.source.estimates(),
                 "train": busy / max(1, c["jobs"])
                 + 0.01 * pairs * distills + 10,
                 "decode": 15 * len(self.systems()),
                 "analysis": 15 * len(self.corpora), "report": 5}
-
-    def _run_tool(self, ctx, tool, args, log):
-        ctx.record([tool] + [str(a) for a in args])
-        return fairseq_cli.run_tool(tool, args, log_path=os.path.join(self.out, "logs", log))
 
     def nat_runs(self):
         """(name, model config, train_data) of every NAT to train, raw first."""
@@ -181,69 +162,21 @@ class Experiment:
         return self.raw_bin if name == variants.RAW else os.path.join(self.corpus_dir(name), "bin")
 
     def corpus_target(self, name):
-        """The training targets of a corpus (for its line count): the synthetic or the prepared
-        (cleaned, word-level) text for raw, nat-distill's output for the others."""
+        """The training targets of a corpus (for its line count): the source's word-level text
+        for raw, nat-distill's output for the others."""
         if name == variants.RAW:
-            return self.user.text("train", "tgt") if self.user else os.path.join(
-                self.data, "train.tgt")
-        lang = self.user.tgt if self.user else "tgt"
-        return os.path.join(self.corpus_dir(name), f"train.{lang}")
+            return self.source.text("train", "tgt")
+        return os.path.join(self.corpus_dir(name), f"train.{self.source.tgt}")
 
     def train_file(self, split, side):
-        """What nat-distill and the analysis read as the raw corpus: the synthetic text, or the
-        prepared subword pieces (what the data-bin holds; ``--spm`` decodes them)."""
-        if self.user:
-            return self.user.pieces(split, side)
-        return os.path.join(self.data, f"{split}.{side}")
+        """What nat-distill reads as the raw corpus: what the data-bin holds (the synthetic
+        text, or a user corpus' subword pieces, which ``--spm`` decodes)."""
+        return self.source.pieces(split, side)
 
     def checkpoint(self, job):
         return os.path.join(self.out, "checkpoints", job, "checkpoint_last.pt")
 
-    # ---- stages ---------------------------------------------------------------------------
-    def prepare(self):
-        """A user's corpus: nat-prepare into OUT/prepared (recorded), or the prepared directory
-        given; keyed by the prepared directory's key (settings + sha256 of every input), which
-        every later stage's key includes."""
-        key = settings_key("prepare", self.user.key())
-
-        def run(ctx):
-            if self.user.command():
-                self._run_tool(ctx, "nat-prepare", self.user.command()[1:], "prepare.log")
-            return self.user.summary()
-
-        self.keys["prepare"] = key
-        self.keys["binarize"] = settings_key("binarize", key)
-        record = self.runner.run("prepare", key, run)
-        self.user.loaded()  # checked also when the stage was skipped (files still there)
-        return record
-
-    def corpus(self):
-        corpus = self.config["corpus"]
-        key = settings_key("corpus", corpus)
-
-        def run(ctx):
-            self._run_tool(ctx, "nat-synth", _synth_command(self.data, corpus)[1:], "synth.log")
-            with open(os.path.join(self.data, "truth.json"), encoding="utf-8") as handle:
-                return {"truth": json.load(handle)}
-
-        self.keys["corpus"] = key
-        return self.runner.run("corpus", key, run)
-
-    def binarize(self):
-        key = settings_key("binarize", self.keys["corpus"])
-
-        def run(ctx):
-            prefix = {s: os.path.join(self.data, s) for s in ("train", "valid", "test")}
-            self._run_tool(ctx, "fairseq-preprocess", [
-                "--source-lang", "src", "--target-lang", "tgt", "--trainpref", prefix["train"],
-                "--validpref", prefix["valid"], "--testpref", prefix["test"],
-                "--destdir", self.raw_bin, "--joined-dictionary", "--workers", "1"],
-                "preprocess_raw.log")
-            return {"data_bin": self.raw_bin}
-
-        self.keys["binarize"] = key
-        return self.runner.run("binarize", key, run)
-
+    # ---- planning (no I/O) ----------------------------------------------------------------
     def _distill_args(self, corpus, teacher_checkpoint):
         d, limits = corpus.settings, self.config["decode"]
         args = ["--path", teacher_checkpoint, "--data-bin", self.raw_bin,
@@ -255,20 +188,28 @@ class Experiment:
                 "--beam", d["beam"], "--lenpen", d["lenpen"], "--backend", d["backend"],
                 "--max-len-a", limits["max_len_a"], "--max-len-b", limits["max_len_b"],
                 "--quiet"]
-        if self.user:  # pieces in, pieces + detokenized text out
-            args += ["--spm", self.user.root]
+        args += self.source.distill_flags()
         for key, flag in variants.DISTILL_FLAGS.items():
             if key in d:
                 args += [flag, d[key]]
         return args + list(d.get("extra", []))
 
+    def corpus_keys(self):
+        """{corpus name: settings key of its data}: raw's from the data source, each distilled
+        corpus' from its settings, the decoding limits and its teacher's key."""
+        return self._graph()[1]
+
     def jobs(self):
         """The dependency graph: teacher -> its distillation variants -> born-again teacher 1
         -> its corpus -> ...; NATs and AR students after the corpus they train on (Word-KD
         students also after the teacher); NATs on raw data depend on nothing."""
+        return self._graph()[0]
+
+    def _graph(self):
+        """(jobs in start order, corpus keys)."""
         seed, ckpt_root = self.config["seed"], os.path.join(self.out, "checkpoints")
-        keys = {variants.RAW: self.keys.get("binarize")}  # corpus -> key of its data
-        made_by = {variants.RAW: None}                     # corpus -> job that makes it
+        keys = {variants.RAW: self.source.data_key()}  # corpus -> key of its data
+        made_by = {variants.RAW: None}                 # corpus -> job that makes it
         jobs, teacher_keys = [], {}
         for teacher in self.teachers:  # each trains on a corpus made earlier in this loop
             settings = self.config["teacher"]
@@ -288,7 +229,7 @@ class Experiment:
                 jobs.append(Job(corpus.job, "nat-distill",
                                 self._distill_args(corpus, self.checkpoint(teacher.job)),
                                 self.corpus_dir(name), 0, keys[name], deps=(teacher.job,)))
-        self.corpus_keys = dict(keys)
+        corpus_keys = dict(keys)
         for name, model, data in self.nat_runs():
             save_dir = os.path.join(ckpt_root, name)
             settings = {k: v for k, v in model.items() if k != "train_data"}
@@ -309,8 +250,9 @@ class Experiment:
                             settings_key("train", student, keys[data], seed,
                                          teacher_keys["teacher"] if kd else None),
                             deps=tuple(dict.fromkeys(deps))))
-        return critical_path_order(jobs)
+        return critical_path_order(jobs), corpus_keys
 
+    # ---- stages -----------------------------------------------------------------------------
     def train(self):
         """Every fairseq-train and the nat-distill run, side by side as dependencies allow."""
         jobs = self.jobs()
@@ -351,13 +293,8 @@ class Experiment:
         jobs in start order with their dependencies, the systems decoded and the corpora
         analysed (``nat-experiment --dry-run`` prints it)."""
         jobs = self.jobs()
-        data = {}
-        if self.user:
-            data = {"data": {"path": self.user.path, "given": "raw" if self.user.raw else
-                             "prepared", "prepared": self.user.root,
-                             "command": self.user.command()}}
         return {
-            **data,
+            **self.source.plan(),
             "jobs": [{"name": j.name, "tool": j.tool, "deps": list(j.deps),
                       "updates": j.updates, "command": j.command} for j in jobs],
             "parallel": self.config["jobs"],
@@ -372,45 +309,36 @@ class Experiment:
     def decode(self):
         systems = self.systems()
         # a user corpus: pieces decoded to words with its sentencepiece model (keyed too)
-        words = ["sentencepiece-decode", self.keys["prepare"]] if self.user else []
         key = settings_key("decode", self.config["speed"], self.config["decode"],
                            self.runner.records["train"]["key"],
                            [[s["name"], s["checkpoint"], s["task"], s["beam"], s["extra"]]
-                            for s in systems], *words)
-        n_test = count_lines(self.user.text("test", "src") if self.user else
-                             os.path.join(self.data, "test.src"))
+                            for s in systems], *self.source.words_key())
+        n_test = count_lines(self.source.text("test", "src"))
         hyp_dir = os.path.join(self.out, "hyps")
         speed = self.config["speed"]
 
         def run(ctx):
-            results = {}
-            if self.user:
-                from nat.prepare import subwords
-
-                model = self.user.spm_model()
-                sp = subwords.load(model)
-                ctx.commands.append(f"# user corpus: fairseq-generate prints sentencepiece "
-                                    f"pieces (H- lines, kept in {hyp_dir}/pieces/); "
-                                    f"{hyp_dir}/NAME.txt is each line decoded with {model}")
+            results, note = {}, self.source.decode_note(hyp_dir)
+            if note:
+                ctx.commands.append(note)
+            requests = []
             for s in systems:
-                name, checkpoint, task, beam, extra = (s["name"], s["checkpoint"], s["task"],
-                                                       s["beam"], s["extra"])
-                logs = os.path.join(self.out, "logs", f"generate_{name}")
-                big, per_s_big = timed_generate(self.raw_bin, checkpoint, n_test, task, beam,
-                                                speed["throughput_batch"], extra,
-                                                logs + f"_b{speed['throughput_batch']}.log")
-                ctx.commands.append(" ".join(big.command))
-                one, per_s_one = timed_generate(self.raw_bin, checkpoint, n_test, task, beam,
-                                                1, extra, logs + "_b1.log")
-                ctx.commands.append(" ".join(one.command))
+                logs = os.path.join(self.out, "logs", f"generate_{s['name']}")
+                for batch in (speed["throughput_batch"], 1):
+                    requests.append(dict(
+                        data_bin=self.raw_bin, checkpoint=s["checkpoint"], expected=n_test,
+                        task=s["task"], beam=s["beam"], batch_size=batch, extra=s["extra"],
+                        log_path=logs + f"_b{batch}.log"))
+            timed = timed_generate(requests, os.path.join(self.out, "logs"))
+            for i, s in enumerate(systems):
+                name, beam = s["name"], s["beam"]
+                (big, per_s_big), (one, per_s_one) = timed[2 * i], timed[2 * i + 1]
+                ctx.commands += [" ".join(big.command), " ".join(one.command)]
                 hyps = [h[0].detok for h in big.hypotheses]
                 identical = sum(a[0].tokens == b[0].tokens
                                 for a, b in zip(big.hypotheses, one.hypotheses))
                 path = os.path.join(hyp_dir, f"{name}.txt")
-                if self.user:  # words for BLEU and analysis; the pieces kept beside them
-                    write_lines_atomic(os.path.join(hyp_dir, "pieces", f"{name}.txt"), hyps)
-                    hyps = subwords.decode(sp, hyps)
-                write_lines_atomic(path, hyps)
+                write_lines_atomic(path, self.source.to_words(name, hyps, hyp_dir))
                 results[name] = {"hyp": path, "family": s["family"],
                                  "train_data": s["train_data"], "job": s["job"], "beam": beam,
                                  "sentences_per_second_batch1": per_s_one,
@@ -425,64 +353,35 @@ class Experiment:
         return self.runner.run("decode", key, run)
 
     def _corpus_analysis_args(self, corpus):
-        if self.user:
-            return self._user_corpus_analysis_args(corpus)
-        lexicon = os.path.join(self.data, "lexicon.json")
+        """nat-analyze corpus arguments: the raw corpus at word level; a distilled one with
+        one target per source also against the gold targets (F(d)), else its own sources."""
+        text = self.source.text
         if not corpus.distilled:
-            return ["corpus", "--source", os.path.join(self.data, "train.src"),
-                    "--target", os.path.join(self.data, "train.tgt"), "--lexicon", lexicon,
-                    "--aligner", "eflomal", "--name", corpus.name]
-        here = self.corpus_dir(corpus.name)
-        if corpus.one_per_source:  # line-aligned with raw: F(d) against the gold targets
-            source = os.path.join(self.data, "train.src")
-            reference = ["--reference-target", os.path.join(self.data, "train.tgt")]
-        else:  # several targets per source (nbest, samples): its own source side
-            source, reference = os.path.join(here, "train.src"), []
-        return ["corpus", "--source", source, "--target", os.path.join(here, "train.tgt"),
-                "--lexicon", lexicon, "--aligner", "eflomal", *reference,
-                "--name", corpus.name]
-
-    def _user_corpus_analysis_args(self, corpus):
-        """A user corpus at word level: the prepared (cleaned) text for raw, nat-distill's pieces
-        decoded by ``--spm``; language mixing only with a label-derived lexicon."""
-        user = self.user
-        lexicon = ["--lexicon", user.lexicon] if user.lexicon else []
-        spm = ["--spm", user.root]
-        if not corpus.distilled:
-            return ["corpus", "--source", user.text("train", "src"),
-                    "--target", user.text("train", "tgt"), *lexicon, "--aligner", "eflomal",
-                    *spm, "--name", corpus.name]
-        here = self.corpus_dir(corpus.name)
-        if corpus.one_per_source:
-            source = user.text("train", "src")
-            reference = ["--reference-target", user.text("train", "tgt")]
+            args = self.source.corpus_analysis_args(text("train", "src"), text("train", "tgt"),
+                                                    None)
         else:
-            source, reference = os.path.join(here, f"train.{user.src}"), []
-        return ["corpus", "--source", source, "--target", os.path.join(here, f"train.{user.tgt}"),
-                *lexicon, "--aligner", "eflomal", *reference, *spm, "--name", corpus.name]
-
-    def _outputs_analysis_args(self, name, hyp):
-        if not self.user:
-            return ["outputs", "--hyp", hyp, "--ref-dir", self.data, "--lexicon",
-                    os.path.join(self.data, "lexicon.json"), "--name", name]
-        user = self.user  # every reference (multi-reference BLEU), words (--spm: the level)
-        refs = [part for path in user.references() for part in ("--ref", path)]
-        lexicon = ["--lexicon", user.lexicon] if user.lexicon else []
-        gold = ["--lang", user.test_labels] if user.lexicon and user.test_labels else []
-        return ["outputs", "--hyp", hyp, *refs, *lexicon, *gold, "--spm", user.root,
-                "--name", name]
+            here = self.corpus_dir(corpus.name)
+            if corpus.one_per_source:  # line-aligned with raw: F(d) against the gold targets
+                source, reference = text("train", "src"), text("train", "tgt")
+            else:  # several targets per source (nbest, samples): its own source side
+                source, reference = os.path.join(here, f"train.{self.source.src}"), None
+            args = self.source.corpus_analysis_args(
+                source, os.path.join(here, f"train.{self.source.tgt}"), reference)
+        return args + ["--name", corpus.name]
 
     def analysis(self):
         distilled = [c.name for c in self.corpora.values() if c.distilled]
+        corpus_keys = self.corpus_keys()
         key = settings_key("analysis", self.runner.records["decode"]["key"],
-                           [self.corpus_keys.get(name) for name in distilled])
+                           [corpus_keys.get(name) for name in distilled])
         adir = os.path.join(self.out, "analysis")
 
         def run(ctx):
             todo = [("corpora", c.name, self._corpus_analysis_args(c),
                      os.path.join(adir, f"corpus_{c.name}")) for c in self.corpora.values()]
             for name, system in self.runner.records["decode"]["result"].items():
-                todo.append(("outputs", name, self._outputs_analysis_args(name, system["hyp"]),
+                todo.append(("outputs", name, self.source.outputs_analysis_args(system["hyp"])
+                             + ["--name", name],
                              os.path.join(adir, f"outputs_{name}")))
             for _, _, args, out in todo:  # recorded in order; run side by side (1 thread each)
                 ctx.record(["nat-analyze"] + args + ["--out", out])
@@ -506,16 +405,12 @@ class Experiment:
     def run(self):
         from nat.experiment import report
 
-        if self.user:
-            self.prepare()  # nat-prepare (or the prepared directory given)
-        else:
-            self.corpus()
-            self.binarize()
+        self.source.stages(self.runner)  # nat-synth + preprocess, or nat-prepare
         self.train()  # includes distillation (also when no NAT trains on it: it is analysed)
         self.decode()
         self.analysis()
         results = report.collect(self)
         self.runner.run("report", settings_key("report", results),
-                        lambda ctx: report.write(self, results))
+                        lambda ctx: report.write(results, self.out))
         self.runner.close()
         return results

@@ -1,4 +1,9 @@
-"""``results.json`` (every number) and ``report.md`` with plots for one experiment run."""
+"""``results.json`` (every number) and ``report.md`` with plots for one experiment run.
+
+``collect`` gathers the stages' records into the results; ``write(results, out)`` renders the
+report and its figures from those results alone, so ``nat-experiment report DIR`` rebuilds them
+from ``DIR/results.json`` without re-running or re-reading anything else.
+"""
 import json
 import os
 
@@ -10,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from analysis import plots  # noqa: E402
 from nat.experiment import checks, variants  # noqa: E402
-from nat.textio import count_lines  # noqa: E402
+from nat.textio import count_lines, write_json_atomic, write_lines_atomic  # noqa: E402
 
 
 def _speedups(models, teacher_name="teacher_beam5", batch_key=None):
@@ -25,6 +30,8 @@ def _speedups(models, teacher_name="teacher_beam5", batch_key=None):
 def collect(experiment):
     """Gather every stage's numbers into one results dict."""
     records = experiment.runner.records
+    # the synthetic generator's ground truth (None for a user corpus: unknown), user data info
+    source = experiment.source.results(records)
     batch = experiment.config["speed"]["throughput_batch"]
     batch_key = f"sentences_per_second_batch{batch}"
     decoded = records["decode"]["result"]
@@ -74,15 +81,20 @@ def collect(experiment):
     results = {
         "preset": experiment.config["preset"], "config": experiment.config,
         "models": models, "corpora": corpora, "bleu_signature": bleu_signature,
-        # the synthetic generator's ground truth (None for a user corpus: unknown)
-        "truth": records["corpus"]["result"]["truth"] if "corpus" in records else None,
+        "truth": source["truth"],
         "distillation": (_manifest(experiment.distilled_dir)
                          if variants.DEFAULT in experiment.corpora else None),
         "stages": {name: {"seconds": rec["seconds"], "commands": rec["commands"]}
                    for name, rec in records.items()},
     }
-    if experiment.user:  # where the corpus came from, how it was prepared, at which level
-        results["data"] = records["prepare"]["result"]
+    if "data" in source:  # where the corpus came from, how it was prepared, at which level
+        results["data"] = source["data"]
+    # what the figures draw: the lexicon's languages (none when a user corpus has no labels)
+    # and each output's language shares
+    mixing = {name: m["measures"]["mixing"] for name, m in analysis["outputs"].items()
+              if m["measures"].get("mixing")}
+    results["languages"] = next(iter(mixing.values()))["languages"] if mixing else []
+    results["simplex"] = {name: m["simplex_sample"] for name, m in mixing.items()}
     results["predictions"] = checks.predictions(results)
     return results
 
@@ -127,23 +139,25 @@ def _speed_vs_bleu(path, models, batch_key, bleu_label="multi-reference sacreBLE
     plt.close(fig)
 
 
-def write(experiment, results):
-    out = experiment.out
+def write(results, out):
+    """``out/results.json``, then the report rendered from it (``render``)."""
+    write_json_atomic(os.path.join(out, "results.json"), results, indent=2)
+    return render(results, out)
+
+
+def render(results, out):
+    """``out/report.md`` and ``out/figures/*.png`` from the results alone."""
     fig_dir = os.path.join(out, "figures")
     os.makedirs(fig_dir, exist_ok=True)
-    with open(os.path.join(out, "results.json"), "w", encoding="utf-8") as handle:
-        json.dump(results, handle, indent=2)
+    config = results["config"]
     models, corpora = results["models"], results["corpora"]
-    batch = experiment.config["speed"]["throughput_batch"]
+    batch = config["speed"]["throughput_batch"]
     batch_key = f"sentences_per_second_batch{batch}"
-    analysis = experiment.runner.records["analysis"]["result"]
-    # the lexicon's languages; none when a user corpus has no labels (mixing not measured)
-    mixing = next(iter(analysis["outputs"].values()))["measures"].get("mixing")
-    languages = mixing["languages"] if mixing else []
+    languages = results["languages"]
     bleu_label = _bleu_label(results)
 
-    nat_families = [m["name"] for m in experiment.config["nat"]]
-    nat_data = list(dict.fromkeys(data for _, _, data in experiment.nat_runs()))
+    nat_families = [m["name"] for m in config["nat"]]
+    nat_data = list(dict.fromkeys(data for _, _, data in variants.nat_runs(config)))
     by_name = {m["name"]: m for m in models}
     if nat_families:
         plots.grouped_bars(
@@ -154,8 +168,8 @@ def write(experiment, results):
     panels = {}
     first = nat_families[:1]
     for name in [f"{f}_{d}" for f in first for d in nat_data] + ["teacher_beam5"]:
-        if name in analysis["outputs"] and len(languages) == 3:  # a ternary plot
-            panels[name] = analysis["outputs"][name]["measures"]["mixing"]["simplex_sample"]
+        if name in results["simplex"] and len(languages) == 3:  # a ternary plot
+            panels[name] = results["simplex"][name]
     if panels:
         plots.simplex(os.path.join(fig_dir, "simplex.png"), panels, languages,
                       "Language shares of each test output (corners = one language)")
@@ -167,7 +181,7 @@ def write(experiment, results):
     _speed_vs_bleu(os.path.join(fig_dir, "speed_vs_bleu.png"), models, batch_key, bleu_label)
 
     lines = [f"# nat-experiment report (preset `{results['preset']}`)", ""]
-    lines += [_corpus_line(experiment, results), ""]
+    lines += [_corpus_line(results), ""]
     lines += _headline(results, batch_key)
     if not languages:
         lines += ["", f"Mixed sentences, language entropy and language shares: {NOT_MEASURED}"
@@ -204,7 +218,7 @@ def write(experiment, results):
                       f"{truth.get('h_tgt_given_src', float('nan')):.3f} bits, total "
                       f"correlation = {truth.get('total_correlation', float('nan')):.3f} bits."]
     lines += ["", "![complexity](figures/complexity.png)", ""]
-    lines += _variant_tables(experiment, results)
+    lines += _variant_tables(results)
     lines += ["## Speed (side by side, same machine, same run)", "",
               f"| system | ms/sentence at batch 1 | sentences/s at batch {batch} | speed-up "
               f"batch 1 | speed-up batch {batch} |", "|---|---|---|---|---|"]
@@ -222,8 +236,7 @@ def write(experiment, results):
         if stage["commands"]:
             lines += [f"### {name} ({stage['seconds']} s)", "", "```bash"] + \
                      stage["commands"] + ["```", ""]
-    with open(os.path.join(out, "report.md"), "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
+    write_lines_atomic(os.path.join(out, "report.md"), lines)
     return {"report": os.path.join(out, "report.md")}
 
 
@@ -233,12 +246,14 @@ def _bleu_mixed(model):
     return f"{_fmt(model['bleu'])} / {_fmt(model['mixed_sentence_rate'], '{:.3f}')}"
 
 
-def _variant_tables(experiment, results):
+def _variant_tables(results):
     """Tables for what goes beyond raw vs Seq-KD (none for the quick preset): the distillation
     variants with the NATs trained on each, the born-again rounds, the AR students."""
+    config = results["config"]
     models = {m["name"]: m for m in results["models"]}
     corpora = {c["name"]: c for c in results["corpora"]}
-    families = [m["name"] for m in experiment.config["nat"]]
+    families = [m["name"] for m in config["nat"]]
+    students = variants.ar_students(config)
     lines = []
     if sum(c["method"] is not None for c in corpora.values()) > 1:
         lines += ["## Distillation variants", "",
@@ -259,7 +274,7 @@ def _variant_tables(experiment, results):
                          + "".join(f"{_bleu_mixed(models.get(f'{f}_' + c['name']))} | "
                                    for f in families))
         lines.append("")
-    again = variants.born_again(experiment.config)
+    again = variants.born_again(config)
     if again["rounds"]:
         lines += ["## Born-again rounds", "",
                   "Teacher k+1 (the teacher's architecture and settings) trains on the corpus "
@@ -269,7 +284,7 @@ def _variant_tables(experiment, results):
                   "sentences | corpus it makes | its mode classifier CE bits | its C(d) bits | "
                   + "".join(f"{f} NAT on it | " for f in families),
                   "|---|---|---|---|---|---|---|---|" + "---|" * len(families)]
-        for teacher in experiment.teachers:
+        for teacher in variants.teachers(config):
             made = again["from"] if teacher.round == 0 else teacher.distils[0]
             model, corpus = models.get(teacher.system, {}), corpora.get(made, {})
             lines.append(f"| {teacher.round} | {teacher.job} | {teacher.train_data} | "
@@ -280,7 +295,7 @@ def _variant_tables(experiment, results):
                          + "".join(f"{_bleu_mixed(models.get(f'{f}_{made}'))} | "
                                    for f in families))
         lines.append("")
-    if experiment.students:
+    if students:
         batch1 = "speedup_batch1_vs_teacher_beam5"
         lines += ["## Autoregressive students", "",
                   "Seq-KD: plain label-smoothed cross-entropy on a distilled corpus; Word-KD: "
@@ -289,9 +304,9 @@ def _variant_tables(experiment, results):
                   "| model | architecture | trained on | loss | beam | BLEU | mixed sentences | "
                   "sentences/s batch 1 | speed-up batch 1 |", "|---" * 9 + "|"]
         teacher = models.get("teacher_beam5", {})
-        rows = [("teacher_beam5 (reference)", experiment.config["teacher"]["arch"], "raw",
+        rows = [("teacher_beam5 (reference)", config["teacher"]["arch"], "raw",
                  "label-smoothed CE", 5, teacher)]
-        for student in experiment.students:
+        for student in students:
             kd = student["word_kd"]
             loss = (f"Word-KD (a={kd['alpha']}, T={kd['temperature']})" if kd else
                     "label-smoothed CE" + (" (Seq-KD)" if student["train_data"] != "raw"
@@ -328,10 +343,10 @@ def _bleu_label(results):
     return "sacreBLEU (one reference)"
 
 
-def _corpus_line(experiment, results):
+def _corpus_line(results):
     data = results.get("data")
     if not data:
-        c = experiment.config["corpus"]
+        c = results["config"]["corpus"]
         return (f"Corpus: synthetic (`nat-synth --preset {c['preset']} --mode {c['mode']}`, "
                 f"{c['train']}/{c['valid']}/{c['test']} train/valid/test pairs); numbers at word "
                 f"level.")

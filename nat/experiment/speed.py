@@ -2,22 +2,16 @@
 
 fairseq-generate reports ``Translated N sentences (T tokens) in Xs (S sentences/s, ...)``
 measured around generation only (model loading excluded); we read S.  Every run also checks
-that all test ids came back (``nat.fairseq_cli.generate``).
+that all test ids came back.  All runs of a stage share one process (``generate_many``): the
+imports are paid once, and no run is timed cold.
 """
-import re
-
 from nat import fairseq_cli
-from nat.errors import UserError
-
-_SPEED = re.compile(r"Translated ([\d,]+) sentences \(([\d,]+) tokens\) in ([\d.]+)s "
-                    r"\(([\d.]+) sentences/s")
 
 
-def timed_generate(data_bin, checkpoint, expected, task, beam, batch_size, extra, log_path):
-    """Returns (GenerateResult, sentences per second)."""
-    result = fairseq_cli.generate(data_bin, checkpoint, expected=expected, task=task, beam=beam,
-                                  batch_size=batch_size, extra=extra, log_path=log_path)
-    match = _SPEED.search(result.stdout)
-    if not match:
-        raise UserError(f"no speed line in fairseq-generate output (log: {log_path})")
-    return result, float(match.group(4))
+def timed_generate(requests, work_dir):
+    """``[(GenerateResult, sentences per second)]`` of ``fairseq_cli.generate_many(requests)``:
+    every run in one process, each timed by fairseq's own timer."""
+    results = fairseq_cli.generate_many(requests, work_dir)
+    return [(result, fairseq_cli.parse_speed(
+        result.stdout, f"fairseq-generate output (log: {request['log_path']})")
+        ["sentences_per_second"]) for request, result in zip(requests, results)]

@@ -11,6 +11,8 @@ import time
 
 from tqdm import tqdm
 
+from nat.textio import write_json_atomic
+
 
 class StageContext:
     """Handed to a stage function: where to write, and a log of commands run."""
@@ -57,10 +59,7 @@ class Runner:
         result = function(ctx)
         record = {"stage": name, "key": key, "seconds": round(time.time() - start, 1),
                   "commands": ctx.commands, "result": result}
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(record, handle, indent=2)
-        os.replace(tmp, path)
+        write_json_atomic(path, record, indent=2)
         self.records[name] = record
         self.bar.update(round(self.estimates.get(name, 0)))
         return record

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from nat.cli import bin_path
 from nat.errors import UserError
+from nat.textio import write_json_atomic
 
 _UPDATES = re.compile(r"num_updates[ =](\d+)")
 
@@ -54,16 +55,16 @@ class Job:
         if os.path.isdir(self.workdir) and (started is None or started.get("key") != self.key):
             shutil.rmtree(self.workdir)
         os.makedirs(self.workdir, exist_ok=True)
-        with open(os.path.join(self.workdir, "job.json"), "w", encoding="utf-8") as handle:
-            json.dump({"key": self.key, "command": self.command}, handle)
+        write_json_atomic(os.path.join(self.workdir, "job.json"),
+                          {"key": self.key, "command": self.command}, indent=None)
 
     def is_done(self):
         done = self._read("done.json")
         return done is not None and done.get("key") == self.key
 
     def mark_done(self, seconds):
-        with open(os.path.join(self.workdir, "done.json"), "w", encoding="utf-8") as handle:
-            json.dump({"key": self.key, "seconds": round(seconds, 1)}, handle)
+        write_json_atomic(os.path.join(self.workdir, "done.json"),
+                          {"key": self.key, "seconds": round(seconds, 1)}, indent=None)
 
     def summary(self):
         return {"train_seconds": self._read("done.json")["seconds"],

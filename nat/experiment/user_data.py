@@ -25,7 +25,9 @@ shows the whole plan before the corpus is prepared.  Bad input is a one-line Use
 """
 import os
 
+from nat import fairseq_cli
 from nat.errors import UserError
+from nat.hashing import settings_key
 from nat.prepare import layout
 from nat.prepare.layout import is_prepared, load_prepared
 
@@ -63,9 +65,13 @@ def prepare_flags(settings):
 
 class UserData:
     """The user's corpus: where its prepared files are (before and after preparing), the
-    nat-prepare command, the settings key, and what each later stage passes on."""
+    nat-prepare command, the settings key, and what each later stage passes on (the data
+    source interface of ``synthetic_data``)."""
+
+    stage_names = ("prepare",)
 
     def __init__(self, path, out_dir, settings):
+        self._sp = None
         if not os.path.exists(path):
             raise UserError(f"--data {path}: no such directory")
         if not os.path.isdir(path):
@@ -85,7 +91,7 @@ class UserData:
             self.has_labels = self.corpus.lexicon is not None
             self.has_test_labels = self.corpus.labels("test") is not None
         else:
-            from data_scripts.prepare_cli import build_parser, config_from_args
+            from nat.prepare.options import build_parser, config_from_args
             from nat.prepare import raw
 
             self.raw = self.path
@@ -161,6 +167,74 @@ class UserData:
     def command(self):
         """The recorded nat-prepare command (None for a directory given already prepared)."""
         return None if self.raw is None else ["nat-prepare", *self.args]
+
+    # ---- the data source interface (see synthetic_data) ------------------------------------
+    def _prepare_key(self):
+        return settings_key("prepare", self.key())
+
+    def data_key(self):
+        """The key every later stage's key includes (the prepared directory's key)."""
+        return settings_key("binarize", self._prepare_key())
+
+    def words_key(self):
+        return ["sentencepiece-decode", self._prepare_key()]
+
+    def stages(self, runner):
+        """nat-prepare into OUT/prepared (recorded), or the prepared directory as given."""
+        def run(ctx):
+            if self.command():
+                ctx.record(self.command())
+                fairseq_cli.run_tool("nat-prepare", self.command()[1:], log_path=os.path.join(
+                    os.path.dirname(self.root), "logs", "prepare.log"))
+            return self.summary()
+
+        runner.run("prepare", self._prepare_key(), run)
+        self.loaded()  # checked also when the stage was skipped (files still there)
+
+    def distill_flags(self):
+        return ["--spm", self.root]  # pieces in, pieces + detokenized text out
+
+    def corpus_analysis_args(self, source, target, reference):
+        """nat-analyze corpus arguments at word level (``--spm`` decodes pieces); language
+        mixing only with a label-derived lexicon."""
+        lexicon = ["--lexicon", self.lexicon] if self.lexicon else []
+        return ["corpus", "--source", source, "--target", target, *lexicon,
+                "--aligner", "eflomal",
+                *(["--reference-target", reference] if reference else []),
+                "--spm", self.root]
+
+    def outputs_analysis_args(self, hyp):
+        """Every reference (multi-reference BLEU), words (``--spm``: the level)."""
+        refs = [part for path in self.references() for part in ("--ref", path)]
+        lexicon = ["--lexicon", self.lexicon] if self.lexicon else []
+        gold = ["--lang", self.test_labels] if self.lexicon and self.test_labels else []
+        return ["outputs", "--hyp", hyp, *refs, *lexicon, *gold, "--spm", self.root]
+
+    def decode_note(self, hyp_dir):
+        return (f"# user corpus: fairseq-generate prints sentencepiece pieces (H- lines, kept "
+                f"in {hyp_dir}/pieces/); {hyp_dir}/NAME.txt is each line decoded with "
+                f"{self.spm_model()}")
+
+    def to_words(self, name, hyps, hyp_dir):
+        """The pieces kept beside the words; the words for BLEU and the analysis."""
+        from nat.prepare import subwords
+        from nat.textio import write_lines_atomic
+
+        if self._sp is None:
+            self._sp = subwords.load(self.spm_model())
+        write_lines_atomic(os.path.join(hyp_dir, "pieces", f"{name}.txt"), hyps)
+        return subwords.decode(self._sp, hyps)
+
+    def plan(self):
+        return {"data": {"path": self.path, "given": "raw" if self.raw else "prepared",
+                         "prepared": self.root, "command": self.command()}}
+
+    def results(self, records):
+        """What results.json says of the corpus: no ground truth; how it was prepared."""
+        return {"truth": None, "data": records["prepare"]["result"]}
+
+    def estimates(self):
+        return {"prepare": 10 + 0.002 * self.train_pairs()}
 
     # ---- keys and results -------------------------------------------------------------------
     def key(self):

@@ -24,23 +24,25 @@ from dataclasses import dataclass, field
 
 from nat.distill.config import BACKENDS, METHODS
 from nat.errors import UserError
+from nat.experiment import schema
 
 RAW = "raw"
 DEFAULT = "distilled"  # the Seq-KD corpus of the quick preset (and its job name ``distill``)
 BORN_AGAIN = "born_again_"
 
 #: settings every distillation variant has (a variant may leave any of them out)
-DISTILL_DEFAULTS = {"method": "seqkd", "beam": 5, "lenpen": 1.0, "backend": "ctranslate2"}
+DISTILL_DEFAULTS = schema.defaults(schema.DistillSection, "method", "beam", "lenpen", "backend")
 #: optional variant settings and their nat-distill flags (``extra`` passes any other flag)
 DISTILL_FLAGS = {"nbest": "--nbest", "sampling_topk": "--sampling-topk",
                  "sampling_temperature": "--sampling-temperature",
                  "selective_ter": "--selective-ter", "seed": "--seed",
                  "max_tokens": "--max-tokens", "chunk_size": "--chunk-size",
                  "threads": "--threads"}
-BORN_AGAIN_DEFAULTS = {"rounds": 0, "from": DEFAULT}
+BORN_AGAIN_DEFAULTS = schema.defaults(schema.BornAgainSection)
 STUDENT_REQUIRED = ("name", "arch", "train_data", "updates", "lr", "warmup", "max_tokens")
-STUDENT_DEFAULTS = {"extra": [], "label_smoothing": 0.1, "word_kd": None, "beam": 5}
-WORD_KD_DEFAULTS = {"alpha": 0.5, "temperature": 1.0}
+STUDENT_DEFAULTS = {**schema.defaults(schema.StudentSection, "label_smoothing", "word_kd",
+                                      "beam"), "extra": []}
+WORD_KD_DEFAULTS = schema.defaults(schema.WordKDSection)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 

@@ -12,7 +12,8 @@ Python API::
 One concept per module: ``config`` (settings and defaults), ``raw`` (which files, read and
 checked), ``clean`` (per-line cleaning and normalization), ``filters`` (empty, duplicate and
 over-long pairs), ``subwords`` (sentencepiece training, encoding, decoding, coverage),
-``stages`` (the steps of a preparation), ``binarize`` (fairseq-preprocess, every sentence
+``lexicon`` (lexicon.json from mode-labelled targets), ``stages`` (the steps of a
+preparation), ``binarize`` (fairseq-preprocess, every sentence
 checked), ``layout`` (the prepared directory, ``load_prepared``), ``pipeline`` (``prepare``:
 reuse, build in a temporary directory, install).  Layout and policies: docs/prepare.md.
 Importing this package does not import fairseq or sentencepiece.

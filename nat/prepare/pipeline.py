@@ -1,7 +1,8 @@
 """``prepare(cfg)``: raw text -> cleaned text -> sentencepiece -> pieces -> data-bin + manifest.
 
-The whole directory is built under a temporary sibling and renamed into place at the end, so a
-killed run leaves either the old directory or the new one, never half of one.  A directory whose
+The whole directory is built under a temporary sibling (``.OUT.tmp-<pid>-*``, removed by the next
+run once its process is gone) and renamed into place at the end, so a killed run leaves either
+the old directory or the new one, never half of one.  A directory whose
 manifest has the same key (settings + sha256 of every input file + format) is reused as is; one
 made with other settings is refused unless ``overwrite``.
 """
@@ -12,6 +13,7 @@ import sys
 import tempfile
 import time
 
+from nat import textio
 from nat.hashing import file_sha256, json_key
 from nat.errors import UserError
 from nat.prepare import raw
@@ -87,6 +89,17 @@ def check_existing(cfg, key, inputs):
     return None
 
 
+def check_writable(out):
+    """Before building: ``out`` (when it exists) and the directory the build is made in must be
+    writable (the build is renamed into place, replacing ``out``)."""
+    textio.output_dir(out, "--out")
+    parent = os.path.dirname(os.path.abspath(out))
+    try:
+        textio.output_dir(parent, None)
+    except UserError as err:
+        raise UserError(f"--out {out}: it is built next to it, but {err}") from None
+
+
 def install(build, out):
     """Move the finished build into ``out`` (replacing an old directory)."""
     out = os.path.abspath(out)
@@ -104,6 +117,9 @@ def prepare(config=None, **kwargs):
     """Prepare ``cfg.raw`` into ``cfg.out``; returns the manifest (``reused`` True when an
     identical preparation was already there)."""
     cfg = config if config is not None else PrepareConfig(**kwargs)
+    textio.input_dir(cfg.raw, "--raw")
+    if os.path.exists(cfg.out) and not os.path.isdir(cfg.out):
+        raise UserError(f"--out {cfg.out}: exists and is not a directory")
     found = raw.find_inputs(cfg.raw, cfg.source_lang, cfg.target_lang)
     inputs = input_hashes(found)
     key = directory_key(cfg, inputs)
@@ -111,10 +127,12 @@ def prepare(config=None, **kwargs):
     if existing is not None:
         _say(cfg, f"{cfg.out} is already prepared with these settings (key {key}); reusing it")
         return {**existing, "reused": True}
+    check_writable(cfg.out)
     parent = os.path.dirname(os.path.abspath(cfg.out))
     os.makedirs(parent, exist_ok=True)
-    build = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(os.path.abspath(cfg.out))}"
-                                                f".tmp-")
+    prefix = f".{os.path.basename(os.path.abspath(cfg.out))}.tmp-"
+    textio.remove_stale_temp_dirs(parent, prefix)         # builds of killed runs
+    build = textio.make_temp_dir(parent, prefix)          # the user's umask, not 0700
     try:
         manifest = build_directory(cfg, found, inputs, key, build)
         install(build, cfg.out)

@@ -47,8 +47,7 @@ class SplitText:
 
 def find_inputs(raw_dir, source_lang, target_lang):
     """``{split: SplitFiles}`` for the splits present; one-line errors for what is missing."""
-    if not os.path.isdir(raw_dir):
-        raise UserError(f"raw corpus directory not found: {raw_dir}")
+    textio.input_dir(raw_dir, "--raw")
     found = {}
     for split in SPLITS:
         cols = {"src": os.path.join(raw_dir, f"{split}.{source_lang}"),

@@ -113,7 +113,13 @@ def write_split(cfg, build, split, text, rows, pieces, models, counts):
         piece_lines = [pieces[side][i] for i in rows]
         entry["text"][side] = _write(build, text_path(split, langs[side]), lines)
         entry["pieces"][side] = _write(build, pieces_path(split, langs[side]), piece_lines)
-        coverage[side] = subwords.coverage(models[side], lines, piece_lines)
+        coverage[side] = cov = subwords.coverage(models[side], lines, piece_lines)
+        if cov["first_long_word_line"] is not None:          # the raw file's line number
+            cov["first_long_word_line"] = rows[cov["first_long_word_line"]] + 1
+            n = cov["long_words"]
+            _say(cfg, f"{split}.{langs[side]}:{cov['first_long_word_line']}: a word of over "
+                      f"{subwords.LONG_WORD_CHARS} characters ({n} such word{'s' * (n != 1)}, "
+                      f"the longest {cov['longest_word_chars']}; counted in manifest.json)")
     if "lang" in text.columns:
         labels = _column(text, rows, "lang")
         entry["lang"] = _write(build, text_path(split, "lang"), labels)
@@ -142,13 +148,13 @@ def write_dictionaries(cfg, build, models, train_pieces, rows):
 
 def write_lexicon(cfg, build, train_text, rows):
     """``lexicon.json`` from the labelled training targets; returns (path, summary)."""
-    from analysis import lexicon_from_labels
+    from nat.prepare import lexicon as label_lexicon
 
-    lexicon = lexicon_from_labels.derive(_column(train_text, rows, "tgt"),
+    lexicon = label_lexicon.derive(_column(train_text, rows, "tgt"),
                                          _column(train_text, rows, "lang"))
     path = _write(build, "lexicon.json", [json.dumps(lexicon, ensure_ascii=False,
                                                      sort_keys=True)])
-    _say(cfg, "lexicon.json: " + lexicon_from_labels.summary(lexicon))
+    _say(cfg, "lexicon.json: " + label_lexicon.summary(lexicon))
     info = {k: v for k, v in lexicon["stats"].items() if k != "per_language"}
     return path, {"languages": lexicon["languages"], **info, "settings": lexicon["settings"]}
 
@@ -167,4 +173,6 @@ def policies(cfg):
                       else "counted (duplicate_pairs), kept",
         "long_lines": (f"> {cfg.max_pieces} pieces on either side: {cfg.long_lines} "
                        f"(dropped_long)" if cfg.max_pieces else "no limit"),
-        "references": "{split}.ref.* when given, else the target text"}
+        "references": "{split}.ref.* when given, else the target text",
+        "long_words": f"words over {subwords.LONG_WORD_CHARS} characters: counted (coverage "
+                      f"long_words, longest_word_chars, first_long_word_line), kept"}

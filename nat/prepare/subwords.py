@@ -11,6 +11,8 @@ from nat.errors import UserError
 
 UNK_ID = 3
 FIRST_PIECE = 4
+LONG_WORD_CHARS = 100   # words longer than this are counted (coverage: long_words): often junk
+                        # (a URL, a line without spaces) that sentencepiece makes one <unk> of
 
 
 def train(lines, trainer_args, seed):
@@ -69,7 +71,9 @@ def coverage(sp, lines, piece_lines):
     """How well the model covers ``lines`` (cleaned text) encoded as ``piece_lines``.
 
     ``unk_rate`` = <unk> pieces / pieces; ``char_coverage`` = 1 - characters inside <unk>
-    pieces / non-space characters; ``pieces_per_word`` = pieces / whitespace words.
+    pieces / non-space characters; ``pieces_per_word`` = pieces / whitespace words;
+    ``long_words``: words over ``LONG_WORD_CHARS`` characters (a 100k-character token is one
+    <unk> piece, invisible in ``unk_rate``), the first in line ``first_long_word_line``.
     """
     lengths = [n_pieces(p) for p in piece_lines]
     total = sum(lengths)
@@ -82,7 +86,17 @@ def coverage(sp, lines, piece_lines):
                 unk_chars += len(piece.replace("\u2581", ""))
     chars = sum(len(line) - line.count(" ") for line in lines)
     words = sum(len(line.split()) for line in lines)
+    long_words, longest, first_long = 0, 0, None
+    for index, line in enumerate(lines):
+        lengths_here = [len(w) for w in line.split()]
+        over = sum(1 for n in lengths_here if n > LONG_WORD_CHARS)
+        if over:
+            long_words += over
+            first_long = index if first_long is None else first_long
+        longest = max([longest] + lengths_here)
     return {"lines": len(lines), "words": words, "characters": chars, "pieces": total,
+            "long_words": long_words, "longest_word_chars": longest,
+            "first_long_word_line": first_long,      # index into ``lines`` (callers map it)
             "unk_pieces": unk_pieces, "unk_rate": unk_pieces / total if total else 0.0,
             "unk_characters": unk_chars,
             "char_coverage": 1.0 - unk_chars / chars if chars else 1.0,

@@ -11,10 +11,10 @@ name, so changing ``--train`` leaves valid and test unchanged.
 same given the target length (``h_len_given_src``, ``h_tgt_given_src_len``,
 ``sum_token_entropy_given_len``, ``total_correlation_given_len``), plus counts and settings.
 """
-import json
 import math
 import os
 import random
+import shutil
 
 from nat.errors import UserError
 from nat.synth.lexicon import World, lexicon_dict
@@ -22,7 +22,7 @@ from nat.synth.pairing import Pairing
 from nat.synth.settings import LANGUAGES, MODES, make_settings
 from nat.synth.truth import SourceTruth, TruthTotals
 from nat.synth.writer import ParallelFiles, file_mode
-from nat.textio import write_lines_atomic
+from nat.textio import make_temp_dir, output_dir, remove_stale_temp_dirs, write_json_atomic
 
 SPLITS = ("train", "valid", "test")
 PAIRING_NOTE = {
@@ -31,6 +31,7 @@ PAIRING_NOTE = {
                      "(lexicon.json: deterministic.language_of_noun)",
     "all": "each source once per language (3 lines); pi(L|x) = 1/3, the data's conditional"}
 DEFAULT_MIX = (0.34, 0.33, 0.33)
+STAGING = ".tmp-synth-"           # the temporary directory inside --out (see generate_corpus)
 
 
 def check_mix(mix):
@@ -60,7 +61,30 @@ def check_sizes(sizes):
         value = sizes[split]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise UserError(f"--{split} must be a non-negative integer, got {value!r}")
+    if sizes["train"] < 1:      # an empty training set has no entropies to report (nulls)
+        raise UserError(f"--train must be at least 1, got {sizes['train']}")
     return {split: sizes[split] for split in SPLITS}
+
+
+def corpus_files(directory):
+    """Files of a nat-synth corpus already in ``directory`` (what a new run would replace)."""
+    if not os.path.isdir(directory):
+        return []
+    names = {f"{split}.{ext}" for split in SPLITS for ext in ("src", "tgt", "lang", "align")}
+    names |= {"lexicon.json", "truth.json"}
+    found = [n for n in os.listdir(directory) if n in names or n.startswith("test.ref.")]
+    return sorted(found, key=lambda n: (not n.startswith("train."), n))
+
+
+def check_out(out_dir, overwrite=False):
+    """Refuse an ``out_dir`` that cannot be written, or that already holds corpus files (unless
+    ``overwrite``): a second run used to replace train.src and friends silently."""
+    output_dir(out_dir, "--out")
+    existing = corpus_files(out_dir)
+    if existing and not overwrite:
+        shown = ", ".join(existing[:3]) + (", ..." if len(existing) > 3 else "")
+        raise UserError(f"--out {out_dir} already holds a corpus ({shown}); pass --overwrite "
+                        f"to replace it, or choose another --out")
 
 
 def _split(out_dir, split, n, world, pairing, seed, progress):
@@ -108,12 +132,16 @@ def _split(out_dir, split, n, world, pairing, seed, progress):
 
 
 def generate_corpus(out_dir, mode="random", mix=DEFAULT_MIX, seed=1, sizes=(20000, 500, 500),
-                    preset="default", progress=False, **grammar_settings):
+                    preset="default", progress=False, overwrite=False, **grammar_settings):
     """Write a synthetic three-language corpus with exact ground truth into ``out_dir``.
 
-    ``sizes`` counts source sentences per split (``all`` mode writes 3 lines per source);
-    ``grammar_settings`` override fields of the preset's ``SynthSettings``.  Returns the
-    ``truth.json`` object (per-split averages in bits, settings, seed).
+    ``sizes`` counts source sentences per split (``all`` mode writes 3 lines per source; train
+    needs at least one, valid and test may be empty); ``grammar_settings`` override fields of
+    the preset's ``SynthSettings``.  An ``out_dir`` that already holds corpus files is refused
+    unless ``overwrite``.  Every file is written under a temporary directory inside ``out_dir``
+    and moved into place at the end, ``truth.json`` last, so a killed run leaves no
+    complete-looking corpus.  Returns the ``truth.json`` object (per-split averages in bits,
+    settings, seed).
     """
     if mode not in MODES:
         raise UserError(f"unknown --mode {mode!r} (choose from {', '.join(MODES)})")
@@ -124,12 +152,28 @@ def generate_corpus(out_dir, mode="random", mix=DEFAULT_MIX, seed=1, sizes=(2000
     settings = make_settings(preset, **grammar_settings)
     world = World(settings)
     pairing = Pairing(mode, mix, world.grammar)
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise UserError(f"--out exists and is not a directory: {out_dir}")
+    check_out(out_dir, overwrite)
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as err:
-        raise UserError(f"cannot create --out {out_dir}: {err.strerror}") from None
+        raise UserError(f"--out {out_dir}: cannot create it ({err.strerror})") from None
+    remove_stale_temp_dirs(out_dir, STAGING)
+    staging = make_temp_dir(out_dir, STAGING)
+    try:
+        truth = _write_corpus(staging, mode, mix, seed, sizes, preset, progress, settings,
+                              world, pairing)
+        names = sorted(os.listdir(staging), key=lambda n: n == "truth.json")   # truth last
+        old_truth = os.path.join(out_dir, "truth.json")
+        if os.path.exists(old_truth):       # --overwrite: never the old truth beside new files
+            os.unlink(old_truth)
+        for name in names:
+            os.replace(os.path.join(staging, name), os.path.join(out_dir, name))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return truth
+
+
+def _write_corpus(out_dir, mode, mix, seed, sizes, preset, progress, settings, world, pairing):
     truth = {"unit": "bits", "mode": mode, "mix": dict(zip(world.codes, mix)), "seed": seed,
              "preset": preset, "sizes": sizes,
              "expected_mix": dict(zip(world.codes, pairing.marginal)),
@@ -142,6 +186,6 @@ def generate_corpus(out_dir, mode="random", mix=DEFAULT_MIX, seed=1, sizes=(2000
     for name, obj, indent in (("lexicon.json", lexicon_dict(world, pairing), None),
                               ("truth.json", truth, 1)):
         path = os.path.join(out_dir, name)
-        write_lines_atomic(path, [json.dumps(obj, indent=indent, ensure_ascii=False)])
+        write_json_atomic(path, obj, indent=indent)
         os.chmod(path, file_mode())
     return truth

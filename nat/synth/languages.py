@@ -225,10 +225,6 @@ class TargetLanguage:
         return sum(map(self.length.__getitem__, s.src)) + \
             self.extra_tokens(s.obj is not None, self._number(s) == "pl")
 
-    def synonym_entropy(self, s):
-        """H(Y | x, language) in bits: the independent synonym choices of all source words."""
-        return sum(map(self.entropy.__getitem__, s.src))
-
     # -- pickers ----------------------------------------------------------------------------
     def best(self, pos, wid):
         """``pick`` choosing the most likely synonym: the mode of p(y | x, language)."""

@@ -137,21 +137,25 @@ class _BandForward(torch.autograd.Function):
 
     Step ``i`` maps ``alpha_{i-1}`` on vertices ``[i-1, i-1+W)`` to ``alpha_i`` on ``[i, i+W)``
     through that W x W block of the links.  Fast path, one batched vector-matrix product per
-    step: ``mass_u = sum_v exp(alpha_v - s) * T[v, u]`` with ``s`` the largest ``alpha_v`` and
-    ``T = exp(links - c_u)``, computed once (``c_u``: the largest link into ``u`` from a vertex
-    that can precede it).  Each product is exact to rounding or below ``e x finfo.tiny`` (then
-    dropped), so a column with ``mass_u >= 4 W e tiny / eps`` is exact to rounding: what it
-    dropped is below its own rounding.  Each tile of ``tile`` columns with a live column below
-    that bound (its best term far below ``s + c_u``: a peaked model, a band corner far from the
-    band's peak) is recomputed exactly, a batched ``logsumexp`` of ``alpha_v + links[v, u]``
-    over the rows that can reach it.  So every entry equals the plain ``logsumexp`` recursion
-    up to rounding, in float32 as in float64, for any logit scale, at the speed of matrix
-    products wherever one shift suffices.
+    step: ``mass_u = sum_v w_v * T[v, u]``, ``w_v = 2^k exp(alpha_v - s)`` (``s`` the largest
+    ``alpha_v``; ``2^k`` the headroom of ``_headroom_bits``), ``T = exp(links - c_u)`` computed
+    once (``c_u``: the largest link into ``u`` from a vertex that can precede it).  Every
+    factor and product is exact to rounding or below ``e x finfo.tiny`` (then dropped, as are
+    links that far below ``c_u``), so a column with
+    ``mass_u >= 4 e tiny / eps x (W + sum of the weights of its dropped links)`` is exact to
+    rounding: what it dropped is below its own rounding.  Any other live column (its best term
+    far below ``s + c_u``: a peaked model, a band corner far from the band's peak) is
+    recomputed exactly, with its tile of ``tile`` columns, for the batch items that need it: a
+    ``logsumexp`` of ``alpha_v + links[v, u]`` over the rows that can reach it.  So every entry
+    equals the plain ``logsumexp`` recursion up to rounding, in float32 as in float64, for any
+    logit scale, at the speed of matrix products wherever the shifts suffice.
 
     Backward: the same recursion in reverse: fast columns by products with the transposed block
-    (their link gradient as one B x (L x M) @ (M x L) product at the end), recomputed tiles by
-    their exact posteriors ``exp(alpha_v + links[v, u] - pre_u)``.  Saved: O(B x M x L) besides
-    the links and ``T``, never O(B x M x L x L).
+    (their link gradient as one B x (L x M) @ (M x L) product at the end, in float64: weights
+    up to ``2^k`` times ``1/mass`` need its range), recomputed tiles by their exact posteriors
+    ``exp(alpha_v + links[v, u] - pre_u)``.  Saved: O(B x M x L) besides the links and ``T``,
+    never O(B x M x L x L).  All ``exp`` inputs are clamped above the underflow threshold
+    (``_exp_or_zero_``), which on CPU is ~100x faster than letting ``exp`` underflow.
     """
 
     @staticmethod
@@ -264,11 +268,14 @@ def dag_log_likelihood(links, target_emissions, target_lengths, graph_lengths,
     ``alpha_{i+1}[u] = logsumexp_v(alpha_i[v] + links[v, u]) + emit[i+1, u]``, restricted to the
     band of vertices a position can occupy on a complete path (``band_mask``, width
     ``band_width``).  ``_BandForward`` does each step as a matrix product of shifted
-    exponentials and recomputes, by an exact ``logsumexp``, every column where a shift would
-    underflow: the result is exact in log space up to rounding, in float32 as in float64, for
-    any logit scale (float32 is the faster).  Memory O(B x M x L) for the backward pass besides
-    the B x L x L links, not the O(B x M x L x L) of autograd through a broadcast ``logsumexp``.
-    Runs in ``dtype`` (or the inputs' wider type).
+    exponentials and recomputes by an exact ``logsumexp`` every column where the shifts could
+    lose mass: values and gradients equal the plain recursion (DA-Transformer's) up to the
+    rounding of ``dtype``, in float32 as in float64, for any logit scale; no target that fits
+    its graph comes out ``-inf``.  float32 recomputes more columns (its exponent range is
+    smaller), so on CPU it is no faster than float64 (measured with ``nat-bench dag``).  Memory
+    O(B x M x L) for the backward pass besides the B x L x L links, not the O(B x M x L x L) of
+    autograd through a broadcast ``logsumexp``.  Runs in ``dtype`` (or the inputs' wider type);
+    ``tile``: columns per exactly recomputed tile.
     """
     dtype = torch.promote_types(links.dtype, dtype)
     links = links.to(dtype)

@@ -50,7 +50,7 @@ def main(argv=None):
     from nat import compat
 
     with compat.fairseq_logging_kept():
-        import fairseq  # noqa: F401  (loaded before the compat layer patches it, as --user-dir does)
+        import fairseq  # noqa: F401  (loaded before the compat layer patches it, as --user-dir)
     compat.install()
     with open(argv[0], encoding="utf-8") as handle:
         spec = json.load(handle)

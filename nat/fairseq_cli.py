@@ -16,7 +16,7 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 
-from nat.cli import bin_path
+from nat.cli import bin_path, run_owned
 from nat.errors import UserError
 from nat.textio import count_lines
 
@@ -24,14 +24,12 @@ PLUGIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
                           "fairseq_plugins")
 
 
-def run_tool(tool, args, log_path=None, env=None):
-    """Run ``fairseq-<tool>`` (or any console script); raise UserError with the log's tail.
+def run_command(tool, args, log_path=None, env=None):
+    """Run a console script (a fairseq CLI or one of ours); raise UserError with its last line.
 
     The child never outlives this process (``nat.cli.run_owned``): it is killed when this
     process is killed (even by SIGKILL) or interrupted, so no orphaned fairseq-preprocess keeps
     writing into a directory that a re-run is rebuilding."""
-    from nat.cli import run_owned
-
     cmd = [bin_path(tool)] + [str(a) for a in args]
     full_env = dict(os.environ)
     full_env.setdefault("OMP_NUM_THREADS", "1")  # tiny models: threads cost more than they give
@@ -78,7 +76,7 @@ def preprocess(dest, prefixes, src="src", tgt="tgt", srcdict=None, tgtdict=None,
     """fairseq-preprocess ``prefixes`` ({split: path prefix}, e.g. ``{"train": "data/train"}``)
     into ``dest``; raise unless every sentence of every file was binarized.  Returns fairseq's
     ``<unk>`` percentage per file name (``{"train.src": 0.0, ...}``)."""
-    out = run_tool("fairseq-preprocess", preprocess_args(dest, prefixes, src, tgt, srcdict,
+    out = run_command("fairseq-preprocess", preprocess_args(dest, prefixes, src, tgt, srcdict,
                                                           tgtdict, joined, workers),
                    log_path=log_path)
     seen, replaced = {}, {}
@@ -134,7 +132,7 @@ class Recipe:
 
 def train(data_bin, save_dir, recipe, seed=1, log_path=None):
     """Run fairseq-train with ``recipe``; returns its output (the log)."""
-    return run_tool("fairseq-train", recipe.args(data_bin, save_dir, seed),
+    return run_command("fairseq-train", recipe.args(data_bin, save_dir, seed),
                     log_path=log_path or os.path.join(save_dir, "train.log"))
 
 
@@ -219,7 +217,7 @@ def generate(data_bin, checkpoint, expected, subset="test", task="translation", 
     """Decode ``subset`` of ``data_bin`` with the real fairseq-generate; every id checked."""
     args = generate_args(data_bin, checkpoint, subset, task, nbest, beam, batch_size, extra,
                          user_dir)
-    out = run_tool("fairseq-generate", args, log_path=log_path)
+    out = run_command("fairseq-generate", args, log_path=log_path)
     hyps = parse_generate_output(out, expected, nbest=nbest)
     return GenerateResult(hypotheses=hyps, stdout=out, command=["fairseq-generate"] + args)
 
@@ -241,7 +239,7 @@ def generate_many(requests, work_dir):
     spec = os.path.join(work_dir, "generate_many.json")
     with open(spec, "w", encoding="utf-8") as handle:
         json.dump({"runs": runs}, handle, indent=1)
-    run_tool("python", ["-m", "nat.fairseq_batch", spec],
+    run_command("python", ["-m", "nat.fairseq_batch", spec],
              log_path=os.path.join(work_dir, "generate_many.log"))
     results = []
     for run, (args, expected, nbest, log_path) in zip(runs, checks):

@@ -68,7 +68,7 @@ def reduced_experiment(tmp_path_factory):
 
 @pytest.fixture(scope="session", autouse=True)
 def one_omp_thread():
-    """One OMP thread per fairseq subprocess (``run_tool`` defaults to one per core): on the
+    """One OMP thread per fairseq subprocess (``run_command`` defaults to one per core): on the
     shared 2-core machine, two threads spin against other jobs; measured 10-16x slower."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OMP_NUM_THREADS", os.environ.get("NAT_TEST_THREADS", "1"))

@@ -436,8 +436,8 @@ def test_distill_counts_a_huge_token(tiny_teacher, toy_data_bin, pairs, tmp_path
 
 CHILD = """
 import os, sys, time
-from nat.fairseq_cli import run_tool
-run_tool(sys.executable, ["-c", "import os, time; open(%r, 'w').write(str(os.getpid())); "
+from nat.fairseq_cli import run_command
+run_command(sys.executable, ["-c", "import os, time; open(%r, 'w').write(str(os.getpid())); "
                                 "time.sleep(60)"])
 """
 

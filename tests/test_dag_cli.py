@@ -168,6 +168,12 @@ def test_excluded_sentences_are_counted_in_the_log(loaded):
     assert torch.isfinite(out["dag"]["loss"])
     assert agg["dag_excluded"].sum == 2 and agg["dag_nonfinite"].sum == 0
 
+    from fairseq_plugins.models.nat_dag import log_excluded
+    with metrics.aggregate(new_root=True) as agg:              # a fitting target, loss nan/inf
+        log_excluded(torch.tensor([True, False, False, True, False]),
+                     torch.tensor([True, True, False, True, True]))
+    assert agg["dag_excluded"].sum == 3 and agg["dag_nonfinite"].sum == 2
+
 
 def test_decode_dedup_is_on_by_default_and_can_be_turned_off(loaded):
     import argparse
@@ -200,6 +206,7 @@ def test_decode_dedup_is_on_by_default_and_can_be_turned_off(loaded):
         kept = decode()
     finally:
         model.args.decode_dedup = True
+
     def runs(row):
         return [t for i, t in enumerate(row) if i == 0 or t != row[i - 1]]
 

@@ -101,3 +101,29 @@ def test_ddp_matches_one_process_with_update_freq(trained, name):
     assert diff <= RUNS[name][2], (name, diff)
     if RUNS[name][2] == GLANCING:
         assert diff > 0  # the glancing draws differ, so identical weights would mean no glancing
+
+
+def test_ctc_checkpoint_with_the_unused_blank_embedding_still_loads(trained, tmp_path):
+    """CTC without glancing has no ``decoder.blank_embed`` any more (no loss read it, and DDP
+    refuses unused parameters); a checkpoint written before still loads."""
+    import torch
+
+    from nat import compat
+
+    single = trained[1]
+    path = os.path.join(single, "nat_ctc_tiny", "checkpoint_last.pt")
+    ckpt = load_checkpoint_safely(path)
+    assert "decoder.blank_embed" not in ckpt["model"]
+    glancing = load_checkpoint_safely(os.path.join(single, "nat_ctc_glat_tiny",
+                                                   "checkpoint_last.pt"))
+    assert "decoder.blank_embed" in glancing["model"]
+    ckpt["model"]["decoder.blank_embed"] = torch.zeros(32)
+    old = str(tmp_path / "old.pt")
+    torch.save(ckpt, old)
+    with compat.fairseq_logging_kept():
+        import fairseq_plugins  # noqa: F401
+        from fairseq import checkpoint_utils
+    models, _ = checkpoint_utils.load_model_ensemble([old])
+    loaded = dict(models[0].named_parameters())
+    assert "decoder.blank_embed" not in loaded
+    assert torch.equal(loaded["decoder.blank_out"], ckpt["model"]["decoder.blank_out"])

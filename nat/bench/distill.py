@@ -124,7 +124,7 @@ def main(args):
                "--target", tgt, "--out", out_dir, "--backend", backend, "--beam", args.beam,
                "--max-tokens", args.max_tokens, "--max-len-b", args.max_len_b,
                "--threads", args.threads, "--no-binarize",
-               "--quiet", "--ct2-cache", os.path.join(args.work, "ct2-cache")]
+               "--quiet", "--no-launcher", "--ct2-cache", os.path.join(args.work, "ct2-cache")]
         wall, _ = _timed(cmd, args.threads)
         with open(os.path.join(out_dir, "manifest.json"), encoding="utf-8") as handle:
             manifest = json.load(handle)

@@ -25,7 +25,7 @@ def binarize(out_dir, split, teacher, data_bin, valid_prefix=None, copy_valid=Tr
     if valid_prefix and split != "valid":
         args += ["--validpref", valid_prefix]
         extra["valid"] = f"binarized from {valid_prefix}.{{{src},{tgt}}}"
-    fairseq_cli.run_tool("fairseq-preprocess", args,
+    fairseq_cli.run_command("fairseq-preprocess", args,
                          log_path=os.path.join(out_dir, "preprocess.log"))
     if copy_valid and not valid_prefix:
         for other in ("valid", "test"):

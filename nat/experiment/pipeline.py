@@ -187,7 +187,7 @@ class Experiment:
                 "--out", self.corpus_dir(corpus.name), "--method", d["method"],
                 "--beam", d["beam"], "--lenpen", d["lenpen"], "--backend", d["backend"],
                 "--max-len-a", limits["max_len_a"], "--max-len-b", limits["max_len_b"],
-                "--quiet"]
+                "--no-launcher", "--quiet"]  # every shard here, even under torchrun / Slurm
         args += self.source.distill_flags()
         for key, flag in variants.DISTILL_FLAGS.items():
             if key in d:
@@ -388,7 +388,7 @@ class Experiment:
 
             def analyze(item):
                 _, _, args, out = item
-                fairseq_cli.run_tool("nat-analyze", args + ["--out", out], log_path=os.path.join(
+                fairseq_cli.run_command("nat-analyze", args + ["--out", out], log_path=os.path.join(
                     self.out, "logs", f"analyze_{os.path.basename(out)}.log"))
                 with open(os.path.join(out, "metrics.json"), encoding="utf-8") as handle:
                     return json.load(handle)

@@ -217,6 +217,10 @@ def render(results, out):
                       f"{truth.get('h_lang_given_src', float('nan')):.3f} bits, H(Y|X) = "
                       f"{truth.get('h_tgt_given_src', float('nan')):.3f} bits, total "
                       f"correlation = {truth.get('total_correlation', float('nan')):.3f} bits."]
+    lines += ["", "C(d) and F(d) come from eflomal's word alignments, which cannot be seeded "
+                  "(eflomal 2.0 seeds its samplers from /dev/urandom): identical runs differ in "
+                  "the second decimal (1.252-1.266 bits for one corpus in issue 19); the mode "
+                  "classifier's cross-entropy and every BLEU repeat exactly on one machine."]
     lines += ["", "![complexity](figures/complexity.png)", ""]
     lines += _variant_tables(results)
     lines += ["## Speed (side by side, same machine, same run)", "",

@@ -60,7 +60,7 @@ class SyntheticData:
         def corpus(ctx):
             command = synth_command(self.root, self.settings)
             ctx.record(command)
-            fairseq_cli.run_tool("nat-synth", command[1:],
+            fairseq_cli.run_command("nat-synth", command[1:],
                                  log_path=os.path.join(self.logs, "synth.log"))
             with open(os.path.join(self.root, "truth.json"), encoding="utf-8") as handle:
                 return {"truth": json.load(handle)}

@@ -184,7 +184,7 @@ class UserData:
         def run(ctx):
             if self.command():
                 ctx.record(self.command())
-                fairseq_cli.run_tool("nat-prepare", self.command()[1:], log_path=os.path.join(
+                fairseq_cli.run_command("nat-prepare", self.command()[1:], log_path=os.path.join(
                     os.path.dirname(self.root), "logs", "prepare.log"))
             return self.summary()
 

@@ -22,7 +22,7 @@ def binarize(cfg, build, files, expected):
     args += ["--joined-dictionary"] if cfg.joint else [
         "--tgtdict", os.path.join(build, files["dict"]["tgt"])]
     log = os.path.join(build, "logs", "preprocess.log")
-    out = fairseq_cli.run_tool("fairseq-preprocess", args, log_path=log)
+    out = fairseq_cli.run_command("fairseq-preprocess", args, log_path=log)
     seen, replaced = {}, {}
     for lang, path, sents, _, percent in _SENTS.findall(out):
         seen[os.path.basename(path)] = int(sents)

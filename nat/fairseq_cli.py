@@ -130,10 +130,10 @@ class Recipe:
         return args + list(self.extra)
 
 
-def train(data_bin, save_dir, recipe, seed=1, log_path=None):
+def train(data_bin, save_dir, recipe, seed=1, log_path=None, env=None):
     """Run fairseq-train with ``recipe``; returns its output (the log)."""
     return run_command("fairseq-train", recipe.args(data_bin, save_dir, seed),
-                    log_path=log_path or os.path.join(save_dir, "train.log"))
+                       log_path=log_path or os.path.join(save_dir, "train.log"), env=env)
 
 
 _SPEED = re.compile(r"Translated ([\d,]+) sentences \(([\d,]+) tokens\) in ([\d.]+)s "

@@ -9,13 +9,12 @@ aligned tokens (blanks included) as decoder input.
 """
 import torch
 import torch.nn.functional as F
-from fairseq.iterative_refinement_generator import DecoderOut
 from fairseq.models import register_model, register_model_architecture
 from torch import nn
 
 from fairseq_plugins.models.nat_glat import nat_glat_base
 from fairseq_plugins.models.tiny_architectures import tiny_defaults
-from fairseq_plugins.models.upsampled_nat import UpsampledNATDecoder, UpsampledNATModel
+from fairseq_plugins.models.upsampled_nat import LengthFreeNATModel, UpsampledNATDecoder
 from nat import ctc
 
 
@@ -62,12 +61,8 @@ def glancing_configured(args):
 
 
 @register_model("nat_ctc")
-class CTCModel(UpsampledNATModel):
+class CTCModel(LengthFreeNATModel):
     decoder_class = CTCDecoder
-
-    @property
-    def allow_length_beam(self):
-        return False
 
     def ctc_target(self, tgt_tokens):
         """Targets without bos/eos, right-padded with pad: ``(tokens, lengths)``."""
@@ -92,12 +87,6 @@ class CTCModel(UpsampledNATModel):
         loss = F.ctc_loss(lprobs, target, dec_in.ne(self.pad).sum(1), target_lengths,
                           blank=self.decoder.blank, reduction="mean", zero_infinity=True)
         return {"ctc": {"loss": loss, "factor": 1.0}}
-
-    def initialize_output_tokens(self, encoder_out, src_tokens):
-        tokens = self.placeholder(self.decoder_lengths(encoder_out))
-        scores = tokens.new_zeros(*tokens.size()).type_as(encoder_out["encoder_out"][0])
-        return DecoderOut(output_tokens=tokens, output_scores=scores, attn=None, step=0,
-                          max_step=0, history=None)
 
     def forward_decoder(self, decoder_out, encoder_out, decoding_format=None, **kwargs):
         """One pass from the encoder output (so extra iterations change nothing)."""

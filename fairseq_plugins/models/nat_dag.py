@@ -17,14 +17,13 @@ import math
 
 import torch
 import torch.nn.functional as F
-from fairseq.iterative_refinement_generator import DecoderOut
 from fairseq.logging import metrics
 from fairseq.models import register_model, register_model_architecture
 from torch import nn
 
 from fairseq_plugins.models.nat_glat import nat_glat_base
 from fairseq_plugins.models.tiny_architectures import tiny_defaults
-from fairseq_plugins.models.upsampled_nat import UpsampledNATDecoder, UpsampledNATModel
+from fairseq_plugins.models.upsampled_nat import LengthFreeNATModel, UpsampledNATDecoder
 from nat import dag, glancing
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -64,16 +63,12 @@ class DAGDecoder(UpsampledNATDecoder):
 
 
 @register_model("nat_dag")
-class DAGModel(UpsampledNATModel):
+class DAGModel(LengthFreeNATModel):
     decoder_class = DAGDecoder
-
-    @property
-    def allow_length_beam(self):
-        return False
 
     @staticmethod
     def add_args(parser):
-        UpsampledNATModel.add_args(parser)
+        LengthFreeNATModel.add_args(parser)
         parser.add_argument("--dag-link-heads", type=int,
                             help="link attention heads, mixed per vertex by a learned gate")
         parser.add_argument("--dag-loss-dtype", choices=sorted(DTYPES),
@@ -132,12 +127,6 @@ class DAGModel(UpsampledNATModel):
         per_token = torch.where(fits, nll / target_lengths, 0.0)
         loss = per_token.sum() / fits.sum().clamp(min=1)
         return {"dag": {"loss": loss.type_as(lprobs), "factor": 1.0}}
-
-    def initialize_output_tokens(self, encoder_out, src_tokens):
-        tokens, _ = self.graph(encoder_out)
-        scores = tokens.new_zeros(*tokens.size()).type_as(encoder_out["encoder_out"][0])
-        return DecoderOut(output_tokens=tokens, output_scores=scores, attn=None, step=0,
-                          max_step=0, history=None)
 
     def forward_decoder(self, decoder_out, encoder_out, decoding_format=None, **kwargs):
         """One pass from the encoder output; the path's first/last tokens are bos/eos."""

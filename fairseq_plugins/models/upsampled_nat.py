@@ -12,10 +12,13 @@ length) differ only in that length, the output layer and the loss.  The base sup
 * ``placeholder()``/``decoder_lengths()`` to build decoder inputs of given lengths.
 
 Subclasses override ``forward`` (loss), ``forward_decoder``/``initialize_output_tokens``
-(decoding) and, on the decoder, ``output_layer``/``embed_glance``.  Nothing here is device-specific.
+(decoding) and, on the decoder, ``output_layer``/``embed_glance``; ``LengthFreeNATModel`` (CTC,
+DAG) supplies the decoding start of a NAT without a length predictor.  Nothing here is
+device-specific.
 """
 import torch
 import torch.nn.functional as F
+from fairseq.iterative_refinement_generator import DecoderOut
 from fairseq.models.nat import ensemble_decoder
 from fairseq.models.nat.nonautoregressive_transformer import (
     NATransformerDecoder,
@@ -176,3 +179,19 @@ class UpsampledNATModel(NATransformerModel):
             reference, errors = self.glancing_reference(logits, target, mask)
             reveal = glancing.glancing_mask(mask, glancing.glancing_count(errors, ratio))
         return reference, reveal
+
+
+class LengthFreeNATModel(UpsampledNATModel):
+    """A NAT without a length predictor (CTC, DAG): its decoder has ``decoder_lengths()``
+    positions, decoding is one pass from placeholders of that length, and a length beam has
+    nothing to vary."""
+
+    @property
+    def allow_length_beam(self):
+        return False
+
+    def initialize_output_tokens(self, encoder_out, src_tokens):
+        tokens = self.placeholder(self.decoder_lengths(encoder_out))
+        scores = tokens.new_zeros(*tokens.size()).type_as(encoder_out["encoder_out"][0])
+        return DecoderOut(output_tokens=tokens, output_scores=scores, attn=None, step=0,
+                          max_step=0, history=None)

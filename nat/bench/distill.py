@@ -111,9 +111,8 @@ def main(args):
     started = time.perf_counter()
     reference = [h[0].tokens for h in fairseq_cli.parse_generate_output(out, n)]
     wall += time.perf_counter() - started
-    match = re.search(r"Translated [\d,]+ sentences .* in ([\d.]+)s", out)
     rows["fairseq-generate + sort"] = {"wall_s": wall,
-                                       "decode_s": float(match.group(1)) if match else None,
+                                       "decode_s": fairseq_cli.parse_speed(out)["seconds"],
                                        "outputs": reference}
 
     # 2./3. nat-distill, both backends (no binarization: same work as the recipe above)

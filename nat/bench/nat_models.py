@@ -50,8 +50,7 @@ def _train(data_bin, arch, save_dir, args, env):
                                     "--stop-time-hours", args.minutes / 60,
                                     "--log-interval", "50", "--save-interval", "100000",
                                     "--required-batch-size-multiple", "1"])
-    out = fairseq_cli.run_command("fairseq-train", recipe.args(data_bin, save_dir),
-                               log_path=os.path.join(save_dir, "train.log"), env=env)
+    out = fairseq_cli.train(data_bin, save_dir, recipe, env=env)
     updates = re.findall(r"num_updates[ =]+(\d+)", out)
     return os.path.join(save_dir, "checkpoint_last.pt"), int(updates[-1]) if updates else 0
 

@@ -10,7 +10,6 @@ import os
 import shutil
 
 from nat import fairseq_cli
-from nat.distill.config import BINARIZABLE_SPLITS
 
 
 def binarize(out_dir, split, teacher, data_bin, valid_prefix=None, copy_valid=True):
@@ -18,15 +17,13 @@ def binarize(out_dir, split, teacher, data_bin, valid_prefix=None, copy_valid=Tr
     src, tgt = teacher.source_lang, teacher.target_lang
     tmp = os.path.join(out_dir, ".bin-tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    args = ["--source-lang", src, "--target-lang", tgt, "--srcdict", teacher.src_dict,
-            "--tgtdict", teacher.tgt_dict, "--destdir", tmp, "--workers", 1,
-            BINARIZABLE_SPLITS[split], os.path.join(out_dir, split)]
-    extra = {}
+    prefixes, extra = {split: os.path.join(out_dir, split)}, {}
     if valid_prefix and split != "valid":
-        args += ["--validpref", valid_prefix]
+        prefixes["valid"] = valid_prefix
         extra["valid"] = f"binarized from {valid_prefix}.{{{src},{tgt}}}"
-    fairseq_cli.run_command("fairseq-preprocess", args,
-                         log_path=os.path.join(out_dir, "preprocess.log"))
+    fairseq_cli.preprocess(tmp, prefixes, src, tgt, srcdict=teacher.src_dict,
+                           tgtdict=teacher.tgt_dict,
+                           log_path=os.path.join(out_dir, "preprocess.log"))
     if copy_valid and not valid_prefix:
         for other in ("valid", "test"):
             if other == split:

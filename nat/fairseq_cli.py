@@ -110,7 +110,9 @@ NAT_TRAIN = ["--task", "translation_lev", "--criterion", "nat_loss", "--noise", 
 class Recipe:
     """How to train one model with fairseq-train: the settings that differ between models;
     everything else is ``COMMON_TRAIN``.  ``nat`` adds ``NAT_TRAIN`` (task and criterion);
-    ``extra`` is passed last (criterion of an AR model, architecture overrides, ...)."""
+    ``extra`` is passed last (criterion of an AR model, architecture overrides, ...).
+    ``processes`` > 1 trains data-parallel under torchrun (gloo on CPU, NCCL on GPUs): each
+    process reads ``max_tokens``, so the global batch is ``processes x max_tokens``."""
     arch: str
     updates: int
     lr: float = 2e-3
@@ -118,6 +120,7 @@ class Recipe:
     max_tokens: int = 2048
     nat: bool = False
     extra: list = field(default_factory=list)
+    processes: int = 1
 
     def args(self, data_bin, save_dir, seed=1):
         """The fairseq-train arguments (CPU unless CUDA is visible)."""
@@ -129,10 +132,33 @@ class Recipe:
             args += NAT_TRAIN
         return args + list(self.extra)
 
+    def launch(self, data_bin, save_dir, seed=1):
+        """``(console script, arguments)``: fairseq-train, or torchrun over it for
+        ``processes`` > 1 (tests/test_ddp.py checks that the weights match one process)."""
+        args = self.args(data_bin, save_dir, seed)
+        if self.processes == 1:
+            return "fairseq-train", args
+        backend = [] if cuda_available() else ["--distributed-backend", "gloo"]
+        return "torchrun", ["--standalone", "--nproc_per_node", self.processes,
+                            bin_path("fairseq-train"), *args,
+                            "--distributed-world-size", self.processes, *backend]
+
+
+def processes_per_job(setting):
+    """``train_processes`` of the experiment: 0 means one per visible GPU (1 without one)."""
+    if setting:
+        return setting
+    if cuda_available():
+        import torch
+
+        return max(1, torch.cuda.device_count())
+    return 1
+
 
 def train(data_bin, save_dir, recipe, seed=1, log_path=None, env=None):
-    """Run fairseq-train with ``recipe``; returns its output (the log)."""
-    return run_command("fairseq-train", recipe.args(data_bin, save_dir, seed),
+    """Run fairseq-train (under torchrun for several processes) with ``recipe``; returns its
+    output (the log)."""
+    return run_command(*recipe.launch(data_bin, save_dir, seed),
                        log_path=log_path or os.path.join(save_dir, "train.log"), env=env)
 
 

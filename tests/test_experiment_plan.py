@@ -178,3 +178,27 @@ def test_cli_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
     assert "nat-distill --path" in text and "--criterion word_kd" in text
     assert "born_again_2 (seqkd by teacher_born_again_2, job distill_born_again_2)" in text
     assert not os.path.exists(out)
+
+
+def test_several_processes_per_job_train_under_torchrun(tmp_path, monkeypatch):
+    """``train_processes: 2``: every fairseq-train job is torchrun over fairseq-train (gloo on
+    a CPU), keyed apart from the one-process run; 0 (the presets) is one process without a GPU.
+    tests/test_ddp.py runs this command shape for every model."""
+    monkeypatch.setenv("NAT_FORCE_CPU", "1")
+    one = by_name(plan_of(presets.resolve("quick"), tmp_path))
+    config = presets.resolve("quick")
+    config["train_processes"] = 2
+    experiment = Experiment(config, str(tmp_path / "out"), quiet=True)
+    two = by_name(experiment.plan())
+    for name in ("teacher", "vanilla_raw", "ctc_glat_distilled"):
+        command = two[name]["command"]
+        assert command[:4] == ["torchrun", "--standalone", "--nproc_per_node", "2"]
+        assert command[4].endswith("fairseq-train")
+        assert command[5:-4] == one[name]["command"][1:]   # the same training arguments
+        assert command[-4:] == ["--distributed-world-size", "2", "--distributed-backend", "gloo"]
+        assert two[name]["tool"] == "torchrun" and one[name]["tool"] == "fairseq-train"
+    assert two["distill"]["command"][0] == "nat-distill"
+    keys = {j.name: j.key for j in experiment.jobs()}
+    ones = {j.name: j.key for j in Experiment(presets.resolve("quick"), str(tmp_path / "out"),
+                                               quiet=True).jobs()}
+    assert all(keys[n] != ones[n] for n in ("teacher", "vanilla_raw", "distill"))

@@ -45,6 +45,7 @@ def run(tmp_path, capsys, config, *flags):
     ({"decode": {"max_len_b": 0}}, "decode.max_len_b: must be >= 1, got 0"),
     ({"corpus": {"train": 0}}, "corpus.train: must be >= 1, got 0"),
     ({"jobs": 0}, "jobs: must be >= 1, got 0"),
+    ({"train_processes": -1}, "train_processes: must be >= 0, got -1"),
     ({"speed": {"throughput_batch": "big"}}, "speed.throughput_batch: expected an integer"),
     ({"teacher": {"extra": ["--x", {"a": 1}]}}, "teacher.extra: expected a list of flags"),
     ({"teacher": {"upd4tes": 3}}, "unknown config key: teacher.upd4tes"),

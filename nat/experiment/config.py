@@ -13,6 +13,9 @@ from nat.experiment import schema, variants
 QUICK = {
     "seed": 1,
     "jobs": 2,  # fairseq-train processes run side by side (one thread each)
+    # processes per fairseq-train job (torchrun; the global batch is N x max_tokens):
+    # 0 = one per visible GPU, one process on a CPU
+    "train_processes": 0,
     "corpus": {"mode": "random", "mix": "0.34,0.33,0.33", "preset": "small",
                "train": 10000, "valid": 300, "test": 300, "seed": 1, "extra": []},
     # 2048-token batches: per update about half the cost of 4096 (CPU time is linear in

@@ -46,10 +46,13 @@ def _update_seconds(job):
     return SECONDS_PER_KTOKEN_UPDATE * int(value("--max-tokens", 4096)) / 1024 * cost
 
 
-def _train_args(data_bin, model, save_dir, seed, nat):
+def _train_job(name, data_bin, model, save_dir, seed, nat, processes, key, deps):
+    """The fairseq-train job (torchrun over it for several processes per job)."""
     recipe = fairseq_cli.Recipe(model["arch"], model["updates"], model["lr"], model["warmup"],
-                                model["max_tokens"], nat=nat, extra=list(model.get("extra", [])))
-    return recipe.args(data_bin, save_dir, seed)
+                                model["max_tokens"], nat=nat, extra=list(model.get("extra", [])),
+                                processes=processes)
+    tool, args = recipe.launch(data_bin, save_dir, seed)
+    return Job(name, tool, args, save_dir, model["updates"], key, deps=deps)
 
 
 def _student_criterion(student, teacher_checkpoint):
@@ -208,19 +211,20 @@ class Experiment:
     def _graph(self):
         """(jobs in start order, corpus keys)."""
         seed, ckpt_root = self.config["seed"], os.path.join(self.out, "checkpoints")
+        procs = fairseq_cli.processes_per_job(self.config["train_processes"])
+        # data-parallel training changes the numbers: keyed, unless it is the one process
+        par = [procs] if procs > 1 else []
         keys = {variants.RAW: self.source.data_key()}  # corpus -> key of its data
         made_by = {variants.RAW: None}                 # corpus -> job that makes it
         jobs, teacher_keys = [], {}
         for teacher in self.teachers:  # each trains on a corpus made earlier in this loop
             settings = self.config["teacher"]
-            key = settings_key("train", settings, keys[teacher.train_data], seed)
+            key = settings_key("train", settings, keys[teacher.train_data], seed, *par)
             teacher_keys[teacher.job] = key
             save_dir = os.path.join(ckpt_root, teacher.job)
             deps = (made_by[teacher.train_data],) if made_by[teacher.train_data] else ()
-            jobs.append(Job(teacher.job, "fairseq-train",
-                            _train_args(self.corpus_bin(teacher.train_data), settings,
-                                        save_dir, seed, nat=False),
-                            save_dir, settings["updates"], key, deps=deps))
+            jobs.append(_train_job(teacher.job, self.corpus_bin(teacher.train_data), settings,
+                                   save_dir, seed, False, procs, key, deps))
             for name in teacher.distils:
                 corpus = self.corpora[name]
                 keys[name] = settings_key("distill", corpus.key_settings,
@@ -233,23 +237,20 @@ class Experiment:
         for name, model, data in self.nat_runs():
             save_dir = os.path.join(ckpt_root, name)
             settings = {k: v for k, v in model.items() if k != "train_data"}
-            jobs.append(Job(name, "fairseq-train",
-                            _train_args(self.corpus_bin(data), model, save_dir, seed, nat=True),
-                            save_dir, model["updates"],
-                            settings_key("train", settings, keys[data], seed),
-                            deps=(made_by[data],) if made_by[data] else ()))
+            jobs.append(_train_job(name, self.corpus_bin(data), model, save_dir, seed, True,
+                                   procs, settings_key("train", settings, keys[data], seed, *par),
+                                   (made_by[data],) if made_by[data] else ()))
         for student in self.students:
             name, data, kd = student["name"], student["train_data"], student["word_kd"]
             save_dir = os.path.join(ckpt_root, name)
             model = dict(student, extra=_student_criterion(student, self.checkpoint("teacher"))
                          + list(student["extra"]))
             deps = tuple(d for d in (made_by[data], "teacher" if kd else None) if d)
-            jobs.append(Job(name, "fairseq-train",
-                            _train_args(self.corpus_bin(data), model, save_dir, seed, nat=False),
-                            save_dir, student["updates"],
-                            settings_key("train", student, keys[data], seed,
-                                         teacher_keys["teacher"] if kd else None),
-                            deps=tuple(dict.fromkeys(deps))))
+            jobs.append(_train_job(name, self.corpus_bin(data), model, save_dir, seed, False,
+                                   procs, settings_key("train", student, keys[data], seed,
+                                                       teacher_keys["teacher"] if kd else None,
+                                                       *par),
+                                   tuple(dict.fromkeys(deps))))
         return critical_path_order(jobs), corpus_keys
 
     # ---- stages -----------------------------------------------------------------------------

@@ -125,7 +125,10 @@ class BornAgainSection:
 @dataclass(kw_only=True)
 class ExperimentSection:
     seed: int = value("training seed", int)
-    jobs: int = value("fairseq-train processes side by side", int, low=1)
+    jobs: int = value("training jobs side by side", int, low=1)
+    train_processes: int = value("processes per fairseq-train job (torchrun, data-parallel; "
+                                 "each reads max_tokens); 0: one per visible GPU, 1 without",
+                                 int, low=0)
     preset: str = optional("preset name", str, None)
     corpus: dict = value("the synthetic corpus", CorpusSection)
     teacher: dict = value("the AR teacher", ModelSection)

@@ -89,7 +89,7 @@ positive_float = _bounded_float(0.0, False, "a positive number (> 0)")
 nonnegative_float = _bounded_float(0.0, True, "a non-negative number (>= 0)")
 
 
-def _die_with_parent(parent_pid):
+def die_with_parent(parent_pid):
     """``preexec_fn`` for children: on Linux, SIGKILL the child when its parent dies (even by
     SIGKILL, when no ``finally`` runs); elsewhere a no-op."""
     try:
@@ -113,7 +113,7 @@ def run_owned(cmd, **popen_kwargs):
     SIGKILL when this process dies, and is killed when waiting for it is interrupted (Ctrl-C,
     any exception).  Returns ``(returncode, stdout)``."""
     popen_kwargs.setdefault("stdout", subprocess.PIPE)
-    proc = subprocess.Popen(cmd, preexec_fn=_die_with_parent(os.getpid()), **popen_kwargs)
+    proc = subprocess.Popen(cmd, preexec_fn=die_with_parent(os.getpid()), **popen_kwargs)
     try:
         stdout, _ = proc.communicate()
     except BaseException:

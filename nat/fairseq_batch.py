@@ -3,14 +3,16 @@
 The experiment decodes every system twice (batch 1 and a large batch); as separate processes each
 run pays fairseq's and torch's import (seconds for a tiny model, most of the decode stage).  Here
 the real ``fairseq_cli.generate.main`` runs once per entry of SPEC (``{"runs": [{"args": [...],
-"output": PATH}, ...]}``), each with its own arguments, task, model and dataset (nothing is
-shared between runs but the imports), and writes what fairseq-generate would print to OUTPUT.
+"log": PATH, "command": [...]}, ...]}``), each with its own arguments, task, model and dataset
+(nothing is shared between runs but the imports), and writes to LOG the command line and what
+fairseq-generate would print.
 ``nat.fairseq_cli.generate_many`` is the caller.
 """
 import contextlib
 import io
 import json
 import logging
+import os
 import sys
 
 _FORMAT = "%(asctime)s | %(levelname)s | %(name)s | %(message)s"
@@ -54,10 +56,11 @@ def main(argv=None):
     compat.install()
     with open(argv[0], encoding="utf-8") as handle:
         spec = json.load(handle)
-    for run in spec["runs"]:
+    for run in spec["runs"]:  # each log as fairseq_cli.run_command writes one
         text = _run(run["args"])
-        with open(run["output"], "w", encoding="utf-8") as handle:
-            handle.write(text)
+        os.makedirs(os.path.dirname(run["log"]), exist_ok=True)
+        with open(run["log"], "w", encoding="utf-8") as handle:
+            handle.write(" ".join(run["command"]) + "\n" + text)
     return 0
 
 

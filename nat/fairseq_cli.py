@@ -10,7 +10,6 @@ length filters) and prints them in length-sorted batch order.  ``generate`` here
 ``--required-batch-size-multiple 1``, never ``--skip-invalid-size-inputs-valid-test``, restores
 order by id, and fails unless exactly the ids ``0..N-1`` came back, each with ``nbest`` hypotheses.
 """
-import json
 import os
 import re
 import subprocess
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 
 from nat.cli import bin_path, run_owned
 from nat.errors import UserError
-from nat.textio import count_lines
+from nat.textio import count_lines, write_json_atomic
 
 PLUGIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                           "fairseq_plugins")
@@ -51,13 +50,16 @@ def run_command(tool, args, log_path=None, env=None):
     return stdout
 
 
+#: the fairseq-preprocess flag of each split it binarizes
+SPLIT_FLAGS = {"train": "--trainpref", "valid": "--validpref", "test": "--testpref"}
+
+
 def preprocess_args(dest, prefixes, src="src", tgt="tgt", srcdict=None, tgtdict=None,
                     joined=False, workers=1):
     """The fairseq-preprocess arguments of ``preprocess`` (also what a stage records)."""
     args = ["--source-lang", src, "--target-lang", tgt]
     for split, prefix in prefixes.items():
-        args += [{"train": "--trainpref", "valid": "--validpref", "test": "--testpref"}[split],
-                 prefix]
+        args += [SPLIT_FLAGS[split], prefix]
     args += ["--destdir", dest]
     if joined:
         args.append("--joined-dictionary")
@@ -76,9 +78,8 @@ def preprocess(dest, prefixes, src="src", tgt="tgt", srcdict=None, tgtdict=None,
     """fairseq-preprocess ``prefixes`` ({split: path prefix}, e.g. ``{"train": "data/train"}``)
     into ``dest``; raise unless every sentence of every file was binarized.  Returns fairseq's
     ``<unk>`` percentage per file name (``{"train.src": 0.0, ...}``)."""
-    out = run_command("fairseq-preprocess", preprocess_args(dest, prefixes, src, tgt, srcdict,
-                                                          tgtdict, joined, workers),
-                   log_path=log_path)
+    args = preprocess_args(dest, prefixes, src, tgt, srcdict, tgtdict, joined, workers)
+    out = run_command("fairseq-preprocess", args, log_path=log_path)
     seen, replaced = {}, {}
     for _, path, sents, _, percent in _BINARIZED.findall(out):
         seen[os.path.basename(path)], replaced[os.path.basename(path)] = int(sents), float(percent)
@@ -253,30 +254,25 @@ def generate_many(requests, work_dir):
     ``log_path``) in one process (``nat.fairseq_batch``: fairseq's generate, imported once);
     returns their ``GenerateResult``s in order, every id of each checked.  Each log holds what
     that fairseq-generate run printed, as ``generate`` writes it."""
-    os.makedirs(work_dir, exist_ok=True)
     runs, checks = [], []
     for i, request in enumerate(requests):
         request = dict(request)
         expected, nbest = request.pop("expected"), request.get("nbest", 1)
         log_path = request.pop("log_path", None) or os.path.join(work_dir, f"generate_{i}.log")
         args = generate_args(**request)
-        runs.append({"args": args, "output": os.path.abspath(log_path) + ".out"})
-        checks.append((args, expected, nbest, log_path))
+        runs.append({"args": args, "log": os.path.abspath(log_path),
+                     "command": ["fairseq-generate"] + args})
+        checks.append((expected, nbest))
     spec = os.path.join(work_dir, "generate_many.json")
-    with open(spec, "w", encoding="utf-8") as handle:
-        json.dump({"runs": runs}, handle, indent=1)
+    write_json_atomic(spec, {"runs": runs})
     run_command("python", ["-m", "nat.fairseq_batch", spec],
-             log_path=os.path.join(work_dir, "generate_many.log"))
+                log_path=os.path.join(work_dir, "generate_many.log"))
     results = []
-    for run, (args, expected, nbest, log_path) in zip(runs, checks):
-        with open(run["output"], encoding="utf-8") as handle:
-            out = handle.read()
-        os.remove(run["output"])
-        command = ["fairseq-generate"] + args
-        with open(log_path, "w", encoding="utf-8") as handle:
-            handle.write(" ".join(command) + "\n" + out)
+    for run, (expected, nbest) in zip(runs, checks):
+        with open(run["log"], encoding="utf-8") as handle:
+            out = handle.read().split("\n", 1)[1]  # after the command line
         results.append(GenerateResult(hypotheses=parse_generate_output(out, expected, nbest),
-                                      stdout=out, command=command))
+                                      stdout=out, command=run["command"]))
     return results
 
 

@@ -170,6 +170,26 @@ def make_temp_dir(parent, prefix):
     return path
 
 
+def publish(staging, out, marker):
+    """Move every entry of ``staging`` into ``out`` (replacing older ones, directories too),
+    ``marker`` (the file that says the outputs are complete: a manifest, truth.json) last, and
+    the old ``marker`` removed first: ``out`` never shows complete-looking outputs that its
+    marker does not describe.  ``staging`` is removed."""
+    old_marker = os.path.join(out, marker)
+    if os.path.exists(old_marker):
+        os.unlink(old_marker)
+    for name in sorted(os.listdir(staging), key=lambda n: n == marker):
+        source, target = os.path.join(staging, name), os.path.join(out, name)
+        if os.path.isdir(target) and not os.path.islink(target):
+            trash = os.path.join(staging, f".old-{name}")
+            os.replace(target, trash)
+            os.replace(source, target)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(source, target)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
 def remove_stale_temp_dirs(parent, prefix):
     """Remove ``make_temp_dir`` directories under ``parent`` whose process is gone (a killed
     run's leftovers); those of live processes are left alone."""

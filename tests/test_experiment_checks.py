@@ -27,10 +27,6 @@ def results(teacher=90.0, raw=(20.0, 0.6), distilled=(80.0, 0.1), complexity=(1.
             "config": {"nat": [{"name": "vanilla", "arch": "nat_vanilla_tiny"}]}}
 
 
-def verdicts(res):
-    return {p["claim"].split(":")[-1].strip()[:24]: p["holds"] for p in checks.predictions(res)}
-
-
 def test_every_claim_holds_on_the_literatures_numbers():
     found = checks.predictions(results(sampled=1.0))
     assert len(found) == 5 and all(p["holds"] is True for p in found), found

@@ -7,12 +7,13 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 
+from nat import fairseq_cli
 from nat.errors import UserError
 
 METHODS = ("seqkd", "seqinter", "nbest", "sample", "selective")
 BACKENDS = ("fairseq", "ctranslate2")
 LONG_SOURCE_POLICIES = ("raw", "truncate", "error")
-BINARIZABLE_SPLITS = {"train": "--trainpref", "valid": "--validpref", "test": "--testpref"}
+BINARIZABLE_SPLITS = fairseq_cli.SPLIT_FLAGS  # the splits fairseq-preprocess binarizes
 
 
 @dataclass

@@ -201,25 +201,6 @@ def remove_stale_temp_files(out, store_root):
                     os.unlink(path)
 
 
-def publish(staging, out):
-    """Move every finished output from ``staging`` into ``out`` (replacing older ones); the old
-    manifest goes first, the new one is written last, so OUT never shows a complete-looking
-    corpus that its manifest does not describe."""
-    old_manifest = os.path.join(out, "manifest.json")
-    if os.path.exists(old_manifest):
-        os.unlink(old_manifest)
-    for name in sorted(os.listdir(staging)):
-        source, target = os.path.join(staging, name), os.path.join(out, name)
-        if os.path.isdir(target) and not os.path.islink(target):
-            trash = os.path.join(staging, f".old-{name}")
-            os.replace(target, trash)
-            os.replace(source, target)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(source, target)
-    shutil.rmtree(staging, ignore_errors=True)
-
-
 def unknown_tokens(sources, dictionary):
     """Source tokens the teacher's dictionary lacks (decoded as <unk>): counts and first line."""
     from nat.distill.teacher import dictionary_symbols
@@ -287,7 +268,7 @@ def run(cfg):
                 splits["valid"] = (f"binarized from {os.path.abspath(cfg.valid_source)} and "
                                    f"{os.path.abspath(cfg.valid_target)}")
         outputs = {os.path.basename(p): file_sha256(p) for p in paths.values()}
-        publish(staging, cfg.out)
+        textio.publish(staging, cfg.out, "manifest.json")  # manifest written after
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

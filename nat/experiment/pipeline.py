@@ -19,10 +19,10 @@ from nat import fairseq_cli
 from nat.experiment import variants
 from nat.experiment.speed import timed_generate
 from nat.experiment.stages import Runner
-from nat.experiment.training import Job, run_jobs
-from nat.hashing import settings_key
 from nat.experiment.synthetic_data import SyntheticData
+from nat.experiment.training import Job, run_jobs
 from nat.experiment.user_data import UserData
+from nat.hashing import settings_key
 from nat.textio import count_lines, write_lines_atomic
 
 NAT_DECODE = ["--iter-decode-max-iter", "0"]

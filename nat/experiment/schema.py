@@ -227,16 +227,12 @@ def _section(schema, data, where, archs):
                 raise UserError(f"{here}: missing ({f.metadata['help']})")
             continue
         v, kind = data[key], f.metadata["kind"]
-        if v is None and not required and kind is not dict:
+        if v is None and not required:
             continue  # an optional setting left at its default
-        if kind == "arch" or not isinstance(kind, type) or kind not in (int, float, str):
-            _check(kind, v, here, archs)
-        elif not _is(kind, v):
-            raise UserError(f"{here}: expected {_name(kind)}, got {v!r} ({f.metadata['help']})")
-        if kind is list or (isinstance(kind, type) and kind in (int, float, str)):
-            if kind is list and not all(isinstance(x, _TEXT) for x in v):
-                raise UserError(f"{here}: expected a list of flags (strings or numbers)")
-            _bounds(f.metadata, v, here)
+        _check(kind, v, here, archs)
+        if kind is list and not all(isinstance(x, _TEXT) for x in v):
+            raise UserError(f"{here}: expected a list of flags (strings or numbers)")
+        _bounds(f.metadata, v, here)
 
 
 def _join(where, key):

@@ -12,8 +12,8 @@ on which one it has:
   ``pieces(split, side)`` (what the data-bin holds, what nat-distill reads), ``lexicon``;
 - ``distill_flags()``, ``corpus_analysis_args(...)``, ``outputs_analysis_args(...)``,
   ``decode_note(...)``, ``to_words(...)``: what each later stage passes on or does to the text;
-- ``plan()``, ``results(records)``, ``estimates()``, ``train_pairs()``, ``has_labels``: for the
-  plan, results.json and the ETA.
+- ``plan()``, ``results(records)``, ``estimates()``, ``train_pairs()``: for the plan,
+  results.json and the ETA.
 """
 import json
 import os
@@ -36,7 +36,6 @@ class SyntheticData:
     fairseq-preprocess with one joined dictionary."""
 
     src, tgt = "src", "tgt"
-    stage_names = ("corpus", "binarize")
 
     def __init__(self, config, out):
         self.settings = config["corpus"]
@@ -107,8 +106,6 @@ class SyntheticData:
         return hyps
 
     # ---- plan, results, ETA -------------------------------------------------------------
-    has_labels = True
-
     def plan(self):
         return {}
 

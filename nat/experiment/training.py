@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from nat.cli import bin_path
+from nat.cli import bin_path, die_with_parent
 from nat.errors import UserError
 from nat.textio import write_json_atomic
 
@@ -112,7 +112,8 @@ def run_jobs(jobs, parallel=2, quiet=False):
             log.write(" ".join(job.command) + "\n")
             log.flush()
             proc = subprocess.Popen([bin_path(job.tool)] + [str(a) for a in job.args],
-                                    stdout=log, stderr=subprocess.STDOUT, env=env)
+                                    stdout=log, stderr=subprocess.STDOUT, env=env,
+                                    preexec_fn=die_with_parent(os.getpid()))  # no orphans
             running[job.name] = (job, proc, log, time.time())
         if not running:
             missing = sorted({d for j in pending for d in j.deps} - finished)

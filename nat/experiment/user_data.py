@@ -68,8 +68,6 @@ class UserData:
     nat-prepare command, the settings key, and what each later stage passes on (the data
     source interface of ``synthetic_data``)."""
 
-    stage_names = ("prepare",)
-
     def __init__(self, path, out_dir, settings):
         self._sp = None
         if not os.path.exists(path):

@@ -22,7 +22,8 @@ from nat.synth.pairing import Pairing
 from nat.synth.settings import LANGUAGES, MODES, make_settings
 from nat.synth.truth import SourceTruth, TruthTotals
 from nat.synth.writer import ParallelFiles, file_mode
-from nat.textio import make_temp_dir, output_dir, remove_stale_temp_dirs, write_json_atomic
+from nat.textio import (make_temp_dir, output_dir, publish, remove_stale_temp_dirs,
+                        write_json_atomic)
 
 SPLITS = ("train", "valid", "test")
 PAIRING_NOTE = {
@@ -162,12 +163,7 @@ def generate_corpus(out_dir, mode="random", mix=DEFAULT_MIX, seed=1, sizes=(2000
     try:
         truth = _write_corpus(staging, mode, mix, seed, sizes, preset, progress, settings,
                               world, pairing)
-        names = sorted(os.listdir(staging), key=lambda n: n == "truth.json")   # truth last
-        old_truth = os.path.join(out_dir, "truth.json")
-        if os.path.exists(old_truth):       # --overwrite: never the old truth beside new files
-            os.unlink(old_truth)
-        for name in names:
-            os.replace(os.path.join(staging, name), os.path.join(out_dir, name))
+        publish(staging, out_dir, "truth.json")  # truth last, the old one never beside new files
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return truth

@@ -16,9 +16,10 @@ import json
 import os
 import sys
 
-from analysis import alignment, api, levels, lexicon as lexicon_io, nll_gap, report, validation
+from analysis import (alignment, api, levels, lexicon as lexicon_io, nll_gap, options, report,
+                      validation)
 from nat import textio
-from nat.cli import ArgumentParser, command, positive_int
+from nat.cli import ArgumentParser, add_dataclass_arguments, command, config_from
 from nat.errors import UserError
 from nat.textio import read_lines, write_lines_atomic
 
@@ -171,75 +172,18 @@ def compare(args):
     return api.compare(analyses), analyses
 
 
+MODES = (("corpus", options.Corpus, ()), ("outputs", options.Outputs, ("system",)),
+         ("lexicon", options.Lexicon, ()), ("compare", options.Compare, ()))
+
+
 def build_parser():
+    """One subcommand per mode, its flags from the mode's dataclass (its docstring: the help)."""
     parser = ArgumentParser(prog="nat-analyze", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
-    c = sub.add_parser("corpus", help="complexity, faithfulness, reordering, mixing of a corpus")
-    c.add_argument("--source", required=True)
-    c.add_argument("--target", required=True)
-    c.add_argument("--lexicon", help="lexicon.json of the synthetic corpus (language mixing)")
-    c.add_argument("--align", help="gold Pharaoh links (then the default aligner is 'gold')")
-    c.add_argument("--aligner", choices=alignment.ALIGNERS, help="default: gold with --align, "
-                   "else eflomal")
-    c.add_argument("--extra-aligners", default="", help="comma list, e.g. eflomal,ibm1: also "
-                   "report their estimates (aligner bias)")
-    c.add_argument("--reference-target", help="targets of the reference (e.g. raw) corpus for F(d)")
-    c.add_argument("--faithfulness-aligner", default="eflomal", choices=("eflomal", "ibm1"))
-    c.add_argument("--modes", help="a mode label per line (e.g. train.lang) for the classifier")
-    c.add_argument("--truth", help="truth.json of the synthetic corpus: compare estimates")
-    c.add_argument("--split", default="train", help="split of truth.json (default train)")
-    c.add_argument("--nll-nat", help="per-sentence NLL of the pairs under a NAT model (gold "
-                   "length), one per line: with --nll-at estimates the total correlation")
-    c.add_argument("--nll-at", help="per-sentence NLL of the same pairs under an AR model")
-    c.add_argument("--nll-unit", default="bits", choices=("bits", "nats"),
-                   help="unit of the numbers in --nll-nat/--nll-at")
-    c.add_argument("--nat-checkpoint", help="NAT checkpoint (nonautoregressive_transformer, "
-                   "nat_glat, nat_ctc, nat_dag): with --at-checkpoint and --data-bin, score the "
-                   "pairs in-process (CPU, float64) and estimate the total correlation as the "
-                   "NAT-minus-AT NLL gap in bits per sentence; per-sentence NLLs go to "
-                   "OUT/nll.tsv. NAT NLL: tokens given the reference length + the length NLL "
-                   "(vanilla/GLAT), the CTC or DAG marginal NLL otherwise")
-    c.add_argument("--at-checkpoint", help="autoregressive (teacher) checkpoint: teacher-forced "
-                   "NLL of the target tokens + eos")
-    c.add_argument("--data-bin", help="fairseq data-bin of both checkpoints (dictionaries; the "
-                   "pairs must be in its tokenisation)")
-    c.add_argument("--nll-source", help="source side of the pairs to score (default --source; "
-                   "held-out pairs, e.g. valid.src, avoid the models' training fit)")
-    c.add_argument("--nll-target", help="target side of the pairs to score (default --target)")
-    c.add_argument("--nll-split", help="truth.json split of the scored pairs (default --split)")
-    c.add_argument("--nll-batch-size", type=positive_int, default=64,
-                   help="sentences per scoring batch (results do not depend on it)")
-    c.add_argument("--quiet", action="store_true", help="no progress bars")
-    c.add_argument("--min-count", type=positive_int, default=5,
-                   help="occurrences a source word needs for the min_count complexity variant")
-    c.add_argument("--level", choices=levels.LEVELS, default="word",
-                   help="word (default; piece files decoded with --spm) or subword (word files "
-                        "encoded with --spm)")
-    c.add_argument("--ibm1-iterations", type=positive_int, default=5,
-                   help="EM iterations of the IBM1 aligner")
-    o = sub.add_parser("outputs", aliases=["system"], help="a system's hypotheses vs references")
-    o.add_argument("--hyp", required=True)
-    o.add_argument("--ref", action="append", help="reference file (repeat for multi-reference)")
-    o.add_argument("--ref-dir", help="directory with test.ref.<lang> (per-language BLEU)")
-    o.add_argument("--lexicon")
-    o.add_argument("--lang", help="gold language per line (e.g. test.lang)")
-    x = sub.add_parser("lexicon", help="lexicon.json from labelled targets (train.tgt + "
-                       "train.lang): words seen under one label identify it, others are neutral")
-    x.add_argument("--target", required=True, help="target text (pieces need --spm)")
-    x.add_argument("--labels", required=True, help="one label per line (e.g. train.lang)")
-    x.add_argument("--min-count", type=positive_int, default=1,
-                   help="occurrences a one-label word needs to be identifying")
-    x.add_argument("--out", required=True, help="path of the lexicon.json to write")
-    for p in (c, o, x):
-        p.add_argument("--spm", help="sentencepiece model, or a nat-prepare directory (its "
-                       "models): piece files are decoded to words")
-    for p in (c, o):
-        p.add_argument("--out", required=True)
-        p.add_argument("--name", help="label in reports (default: the --out folder name)")
-        p.add_argument("--seed", type=int, default=0)
-    m = sub.add_parser("compare", help="several analyses side by side")
-    m.add_argument("dirs", nargs="+")
-    m.add_argument("--out", required=True)
+    for name, schema, aliases in MODES:
+        mode = sub.add_parser(name, aliases=aliases, help=" ".join(schema.__doc__.split()))
+        add_dataclass_arguments(mode, schema)
+        mode.set_defaults(schema=schema)
     return parser
 
 
@@ -249,10 +193,10 @@ INPUT_FILES = {"corpus": ("source", "target", "align", "lexicon", "reference_tar
                "lexicon": ("target", "labels")}
 
 
-def check_paths(args):
+def check_paths(mode, args):
     """Every input named on the command line exists as a file (or directory), and the output
     can be written, before anything is read or computed."""
-    for name in INPUT_FILES.get(args.mode, ()):
+    for name in INPUT_FILES.get(mode, ()):
         if getattr(args, name, None):
             textio.input_file(getattr(args, name), "--" + name.replace("_", "-"))
     for path in getattr(args, "ref", None) or []:
@@ -267,7 +211,7 @@ def check_paths(args):
                             f"checkpoint file")
     for d in getattr(args, "dirs", None) or []:
         textio.input_dir(d, "compare")
-    if args.mode == "lexicon":
+    if mode == "lexicon":
         textio.output_file(args.out, "--out")
     else:
         textio.output_dir(args.out, "--out")
@@ -275,12 +219,13 @@ def check_paths(args):
 
 @command("nat-analyze")
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    check_paths(args)
-    if args.mode == "compare":
+    parsed = build_parser().parse_args(argv)
+    args = config_from(parsed.schema, parsed)
+    check_paths(parsed.mode, args)
+    if parsed.mode == "compare":
         table, analyses = compare(args)
         path = report.write_comparison(table, analyses, args.out)
-    elif args.mode == "lexicon":
+    elif parsed.mode == "lexicon":
         from nat.prepare import lexicon as label_lexicon
 
         lex = lexicon(args)
@@ -288,7 +233,7 @@ def main(argv=None):
         print(f"{args.out}: {label_lexicon.summary(lex)}", file=sys.stderr)
         return 0
     else:
-        metrics = corpus(args) if args.mode == "corpus" else outputs(args)
+        metrics = corpus(args) if parsed.mode == "corpus" else outputs(args)
         path = report.write_analysis(metrics, args.out)
     print(path, file=sys.stderr)
     return 0

@@ -16,7 +16,7 @@ import sys
 
 from nat.cli import command
 from nat.prepare import options
-from nat.prepare.options import config_from_args
+
 
 def build_parser():
     return options.build_parser(__doc__)
@@ -47,6 +47,6 @@ def main(argv=None):
     from nat.prepare import prepare
 
     args = build_parser().parse_args(argv)
-    manifest = prepare(config_from_args(args))
+    manifest = prepare(options.config_from_args(args))
     print(json.dumps(summary(manifest), sort_keys=True, ensure_ascii=False), file=sys.stderr)
     return 0

@@ -7,15 +7,30 @@ reverse-and-relabel corpus first.
 import argparse
 import os
 import time
+from dataclasses import dataclass
+from typing import Optional
 
 from nat import fairseq_cli
-from nat.cli import ArgumentParser, command, positive_int
+from nat.cli import (ArgumentParser, add_dataclass_arguments, arg, command, config_from,
+                     positive_int)
 from nat.errors import UserError
 from nat.textio import (check_parallel, output_dir, read_lines, write_json_atomic,
                         write_lines_atomic)
 from nat.toy import write_toy_corpus
 
 SPLITS = ("train", "valid", "test")
+
+
+@dataclass
+class SmokeOptions:
+    """nat-smoke's flags."""
+    out: str = arg("output directory")
+    data: Optional[str] = arg("directory with {train,valid,test}.{SRC,TGT} (default: write the "
+                              "toy corpus)", None)
+    source_lang: str = arg("suffix of the source files", "src")
+    target_lang: str = arg("suffix of the target files", "tgt")
+    updates: int = arg("teacher training updates", 200, type=positive_int)
+    seed: int = arg("seed of the toy corpus and of training", 1)
 
 
 def check_corpus(data_dir, src, tgt):
@@ -31,7 +46,8 @@ def check_corpus(data_dir, src, tgt):
             raise UserError(f"empty corpus file: {paths[0]}")
 
 
-def run_smoke(out_dir, data_dir=None, src="src", tgt="tgt", updates=200, seed=1):
+def run_smoke(out_dir, data_dir=None, src=SmokeOptions.source_lang,
+              tgt=SmokeOptions.target_lang, updates=SmokeOptions.updates, seed=SmokeOptions.seed):
     """Run the pipeline; returns a summary dict (also written to ``out_dir/smoke.json``)."""
     start = time.time()
     if data_dir is None:
@@ -65,23 +81,16 @@ def run_smoke(out_dir, data_dir=None, src="src", tgt="tgt", updates=200, seed=1)
 
 def build_parser():
     parser = ArgumentParser(prog="nat-smoke", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--data", help="directory with {train,valid,test}.{SRC,TGT} "
-                                       "(default: write the toy corpus)")
-    parser.add_argument("--source-lang", default="src")
-    parser.add_argument("--target-lang", default="tgt")
-    parser.add_argument("--updates", type=positive_int, default=200,
-                        help="teacher training updates")
-    parser.add_argument("--seed", type=int, default=1)
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_dataclass_arguments(parser, SmokeOptions)
     return parser
 
 
 @command("nat-smoke")
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    output_dir(args.out, "--out")
-    summary = run_smoke(args.out, args.data, args.source_lang, args.target_lang,
-                        args.updates, args.seed)
+    opts = config_from(SmokeOptions, build_parser().parse_args(argv))
+    output_dir(opts.out, "--out")
+    summary = run_smoke(opts.out, opts.data, opts.source_lang, opts.target_lang, opts.updates,
+                        opts.seed)
     print(f"BLEU {summary['bleu']} on {summary['sentences']} test sentences "
-          f"({summary['signature']}); {summary['seconds']} s; outputs in {args.out}")
+          f"({summary['signature']}); {summary['seconds']} s; outputs in {opts.out}")

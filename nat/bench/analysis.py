@@ -7,20 +7,28 @@ the alignment's share shows as a ratio. Target: 100k pairs in under a minute on 
 import os
 import tempfile
 import time
+from dataclasses import dataclass
+from typing import List, Optional
+
+from nat.cli import add_subcommand, arg
 
 
 def _sizes(text):
     return [int(v) for v in text.split(",") if v]
 
 
+@dataclass
+class AnalysisOptions:
+    """``nat-bench analysis``'s flags."""
+    sizes: List[int] = arg("comma list of pair counts", [100000, 1000000], type=_sizes)
+    aligner: str = arg("aligner timed at every size", "eflomal", choices=("eflomal", "ibm1"))
+    preset: str = arg("nat-synth grammar preset", "default")
+    workdir: Optional[str] = arg("keep corpora and reports here (default: a temp dir)", None)
+
+
 def register(subparsers):
-    p = subparsers.add_parser("analysis", help="seconds to analyse synthetic corpora (nat-analyze)")
-    p.add_argument("--sizes", type=_sizes, default=[100000, 1000000],
-                   help="comma list of pair counts (default 100000,1000000)")
-    p.add_argument("--aligner", default="eflomal", choices=("eflomal", "ibm1"))
-    p.add_argument("--preset", default="default", help="nat-synth grammar preset")
-    p.add_argument("--workdir", help="keep corpora and reports here (default: a temp dir)")
-    p.set_defaults(func=run)
+    add_subcommand(subparsers, "analysis", AnalysisOptions, run,
+                   help="seconds to analyse synthetic corpora (nat-analyze)")
 
 
 def _analyse(d, aligner, out):

@@ -15,7 +15,10 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
+from typing import List
 
+from nat.cli import add_subcommand, arg
 
 
 def _batch(torch, gen, bsz, src_len):
@@ -156,20 +159,24 @@ def run(args):
     return 0
 
 
+ARCHS = ["nat_dag_tiny", "nat_ctc_tiny", "nat_ctc_glat_tiny", "nat_glat_tiny", "nat_vanilla_tiny"]
+
+
+@dataclass
+class DagOptions:
+    """``nat-bench dag``'s flags."""
+    batch: int = arg("sentences per batch", 32)
+    src_len: int = arg("longest source length", 24)
+    vocab: int = arg("output vocabulary size", 1000)
+    equal_scale: int = arg("upsampling of both models in the 'equal vertices' row", 4)
+    reps: int = arg("timed repetitions (median)", 10)
+    threads: int = arg("torch threads", 1)
+    train_updates: int = arg("also train and compare --archs on the toy task (0: skip)", 0)
+    archs: List[str] = arg("architectures of part 2", ARCHS, nargs="+")
+    decode_strategy: str = arg("for nat_dag archs", "lookahead",
+                               choices=("greedy", "lookahead", "viterbi"))
+
+
 def register(subparsers):
-    parser = subparsers.add_parser("dag", help="DAG loss vs CTC loss; nat_dag_tiny vs other NATs")
-    parser.add_argument("--batch", type=int, default=32, help="sentences per batch")
-    parser.add_argument("--src-len", type=int, default=24, help="longest source length")
-    parser.add_argument("--vocab", type=int, default=1000, help="output vocabulary size")
-    parser.add_argument("--equal-scale", type=int, default=4,
-                        help="upsampling of both models in the 'equal vertices' row")
-    parser.add_argument("--reps", type=int, default=10, help="timed repetitions (median)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--train-updates", type=int, default=0,
-                        help="also train and compare --archs on the toy task (0: skip)")
-    parser.add_argument("--archs", nargs="+",
-                        default=["nat_dag_tiny", "nat_ctc_tiny", "nat_ctc_glat_tiny",
-                                 "nat_glat_tiny", "nat_vanilla_tiny"])
-    parser.add_argument("--decode-strategy", default="lookahead",
-                        choices=("greedy", "lookahead", "viterbi"), help="for nat_dag archs")
-    parser.set_defaults(func=run)
+    add_subcommand(subparsers, "dag", DagOptions, run,
+                   help="DAG loss vs CTC loss; nat_dag_tiny vs other NATs")

@@ -15,30 +15,36 @@ import os
 import re
 import subprocess
 import time
+from dataclasses import dataclass
+from typing import Optional
 
 from nat import fairseq_cli
-from nat.cli import bin_path
+from nat.cli import add_subcommand, arg, bin_path
 from nat.errors import UserError
 from nat.textio import check_parallel, count_lines, read_lines, write_json_atomic
 from nat.toy import write_toy_corpus
 
 
+@dataclass
+class DistillOptions:
+    """``nat-bench distill``'s flags."""
+    work: str = arg("working directory", "runs/bench-distill")
+    sentences: int = arg("toy training sentences decoded (without --path)", 10000)
+    path: Optional[str] = arg("teacher checkpoint (default: train a tiny one)", None)
+    data_bin: Optional[str] = arg("the teacher's data-bin (with --path); its train split is "
+                                  "decoded", None)
+    source: Optional[str] = arg("with --path: the text of the data-bin's train split", None)
+    target: Optional[str] = arg("with --path: its targets", None)
+    train_updates: int = arg("training updates of the tiny teacher", 200)
+    beam: int = arg("beam size, all three", 5)
+    max_tokens: int = arg("tokens per batch, all three", 6000)
+    max_len_b: int = arg("output length cap, all three", 200)
+    threads: int = arg("CPU threads of each decoder", os.cpu_count() or 1)
+
+
 def register(subparsers):
-    p = subparsers.add_parser("distill", help=__doc__.splitlines()[0],
-                              description=__doc__)
-    p.add_argument("--work", default="runs/bench-distill", help="working directory")
-    p.add_argument("--sentences", type=int, default=10000)
-    p.add_argument("--path", help="teacher checkpoint (default: train a tiny one)")
-    p.add_argument("--data-bin", help="the teacher's data-bin (with --path); its train split is "
-                   "decoded")
-    p.add_argument("--source", help="with --path: the text of the data-bin's train split")
-    p.add_argument("--target", help="with --path: its targets")
-    p.add_argument("--train-updates", type=int, default=200)
-    p.add_argument("--beam", type=int, default=5)
-    p.add_argument("--max-tokens", type=int, default=6000)
-    p.add_argument("--max-len-b", type=int, default=200, help="output length cap, all three")
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    p.set_defaults(func=main)
+    add_subcommand(subparsers, "distill", DistillOptions, main, help=__doc__.splitlines()[0],
+                   description=__doc__)
 
 
 def _timed(cmd, env=None):

@@ -14,8 +14,11 @@ import os
 import re
 import tempfile
 import time
+from dataclasses import dataclass
+from typing import List, Optional
 
 from nat import fairseq_cli
+from nat.cli import add_subcommand, arg
 from nat.errors import UserError
 from nat.textio import count_lines
 from nat.toy import write_toy_corpus
@@ -27,17 +30,22 @@ PRECISIONS = {"fp32": [], "fp16": ["--fp16"], "bf16": ["--bf16"]}
 _LOSS = re.compile(r"\| train \|.*? loss ([\w.+-]+)")
 
 
+@dataclass
+class GpuOptions:
+    """``nat-bench gpu``'s flags."""
+    models: List[str] = arg("models to check", MODELS, nargs="+", choices=MODELS)
+    precisions: List[str] = arg("training precisions", list(PRECISIONS), nargs="+",
+                                choices=list(PRECISIONS))
+    updates: int = arg("training updates per run", 20)
+    device: str = arg("cpu: fp32 only, to check the benchmark itself without a GPU", "cuda",
+                      choices=("cuda", "cpu"))
+    work: Optional[str] = arg("working directory (default: a temporary one)", None)
+
+
 def register(subparsers):
-    p = subparsers.add_parser("gpu", help="every model: a few updates on CUDA in fp32/fp16/bf16, "
-                              "batch-invariant decoding, speed", description=__doc__)
-    p.add_argument("--models", nargs="+", default=MODELS, choices=MODELS, help="models to check")
-    p.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=list(PRECISIONS),
-                   help="training precisions")
-    p.add_argument("--updates", type=int, default=20, help="training updates per run")
-    p.add_argument("--device", choices=("cuda", "cpu"), default="cuda",
-                   help="cpu: fp32 only, to check the benchmark itself without a GPU")
-    p.add_argument("--work", help="working directory (default: a temporary one)")
-    p.set_defaults(func=run)
+    add_subcommand(subparsers, "gpu", GpuOptions, run, description=__doc__,
+                   help="every model: a few updates on CUDA in fp32/fp16/bf16, batch-invariant "
+                        "decoding, speed")
 
 
 def check(args, work):

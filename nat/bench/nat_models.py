@@ -12,8 +12,11 @@ on a shared machine: absolute numbers are noise, ratios are what the table is fo
 import glob
 import os
 import re
+from dataclasses import dataclass
+from typing import List
 
 from nat import fairseq_cli
+from nat.cli import add_subcommand, arg
 from nat.errors import UserError
 from nat.textio import read_lines
 from nat.toy import write_toy_corpus
@@ -25,22 +28,26 @@ CHOICES = NATS + ["nat_dag_tiny"]
 BATCHES = (1, 128)
 
 
+@dataclass
+class NatModelsOptions:
+    """``nat-bench nat-models``'s flags."""
+    out: str = arg("work directory", "nat-bench-nat-models")
+    minutes: float = arg("training wall-clock budget per model", 2.0)
+    max_update: int = arg("update cap per model", 100000)
+    corpus: str = arg("toy reverse-and-relabel task, or the synthetic three-language corpus "
+                      "(small preset, random language per source)", "toy",
+                      choices=("toy", "synth"))
+    train_size: int = arg("training sentences", 4000)
+    test_size: int = arg("test sentences", 500)
+    threads: int = arg("OMP threads per fairseq process", 1)
+    max_tokens: int = arg("tokens per batch", 2000)
+    models: List[str] = arg("NATs to compare", NATS, nargs="+", choices=CHOICES)
+
+
 def register(subparsers):
-    p = subparsers.add_parser("nat-models", help="tiny NATs (vanilla, GLAT, CTC, CTC+GLAT) vs "
-                              "the AR teacher: BLEU and speed at batch 1 and 128")
-    p.add_argument("--out", default="nat-bench-nat-models", help="work directory")
-    p.add_argument("--minutes", type=float, default=2.0,
-                   help="training wall-clock budget per model (default 2)")
-    p.add_argument("--max-update", type=int, default=100000, help="update cap per model")
-    p.add_argument("--corpus", choices=("toy", "synth"), default="toy",
-                   help="toy reverse-and-relabel task, or the synthetic three-language corpus "
-                   "(small preset, random language per source)")
-    p.add_argument("--train-size", type=int, default=4000, help="training sentences")
-    p.add_argument("--test-size", type=int, default=500, help="test sentences")
-    p.add_argument("--threads", type=int, default=1, help="OMP threads per fairseq process")
-    p.add_argument("--max-tokens", type=int, default=2000, help="tokens per batch")
-    p.add_argument("--models", nargs="+", default=NATS, choices=CHOICES, help="NATs to compare")
-    p.set_defaults(func=run)
+    add_subcommand(subparsers, "nat-models", NatModelsOptions, run,
+                   help="tiny NATs (vanilla, GLAT, CTC, CTC+GLAT) vs the AR teacher: BLEU and "
+                        "speed at batch 1 and 128")
 
 
 def _train(data_bin, arch, save_dir, args, env):

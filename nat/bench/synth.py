@@ -8,6 +8,9 @@ import json
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
+
+from nat.cli import add_subcommand, arg
 
 CHILD = """
 import json, resource, sys, time
@@ -57,9 +60,14 @@ def run(args):
     return 0
 
 
+@dataclass
+class SynthOptions:
+    """``nat-bench synth``'s flags."""
+    pairs: int = arg("largest corpus (pairs)", 1000000)
+    preset: str = arg("nat-synth grammar preset", "default", choices=("default", "small"))
+    mode: str = arg("nat-synth --mode", "random", choices=("random", "deterministic", "all"))
+
+
 def register(subparsers):
-    parser = subparsers.add_parser("synth", help="nat-synth pairs/s and peak memory")
-    parser.add_argument("--pairs", type=int, default=1000000, help="largest corpus (pairs)")
-    parser.add_argument("--preset", default="default", choices=("default", "small"))
-    parser.add_argument("--mode", default="random", choices=("random", "deterministic", "all"))
-    parser.set_defaults(func=run)
+    add_subcommand(subparsers, "synth", SynthOptions, run,
+                   help="nat-synth pairs/s and peak memory")

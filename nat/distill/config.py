@@ -1,4 +1,5 @@
-"""Settings of one ``nat-distill`` run, with defaults in one place (CLI and API share them).
+"""Settings of one ``nat-distill`` run, with defaults and help in one place: the API's config
+and the command's flags (``nat.cli.add_dataclass_arguments``).
 
 Decoding settings (what changes the n-best store) are kept apart from selection settings (cheap
 passes over the store): changing only the method reuses the decoded store.
@@ -8,58 +9,89 @@ from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 
 from nat import fairseq_cli
+from nat.cli import arg, nonnegative_float, nonnegative_int, positive_float, positive_int
 from nat.errors import UserError
 
 METHODS = ("seqkd", "seqinter", "nbest", "sample", "selective")
 BACKENDS = ("fairseq", "ctranslate2")
 LONG_SOURCE_POLICIES = ("raw", "truncate", "error")
 BINARIZABLE_SPLITS = fairseq_cli.SPLIT_FLAGS  # the splits fairseq-preprocess binarizes
+#: the groups of nat-distill's --help
+IO, SELECTION, DECODING, SHARDING = ("inputs and outputs", "selection", "decoding",
+                                     "sharding and resume")
 
 
 @dataclass
 class DistillConfig:
-    paths: List[str]                       # teacher checkpoints; several = ensemble
-    data_bin: str                          # holds the teacher's dict.<lang>.txt
-    source: str
-    target: str
-    out: str
-    method: str = "seqkd"
-    beam: int = 5
-    nbest: Optional[int] = None            # outputs per source for nbest (default beam) and
-                                           # sample (default 1; = number of samples drawn)
-    backend: str = "fairseq"
-    num_shards: int = 1
-    shard_id: Optional[int] = None         # None: run every shard, then merge
-    merge_only: bool = False               # decode nothing; every shard must be finished
+    paths: List[str] = arg("teacher checkpoint(s), T1.pt[:T2.pt] = ensemble", flag="--path",
+                           metavar="PATH", group=IO)
+    data_bin: str = arg("directory with the teacher's dictionaries", group=IO)
+    source: str = arg("tokenized source text, one sentence a line", group=IO)
+    target: str = arg("gold target text, line-aligned", group=IO)
+    out: str = arg("output directory", group=IO)
+    method: str = arg("seqkd: the teacher's top-1; seqinter: the hypothesis of best sentence "
+                      "BLEU; nbest: K pairs per source; sample: K samples; selective: the raw "
+                      "target where TER(top-1, gold) > --selective-ter, else the top-1", "seqkd",
+                      choices=METHODS, group=SELECTION)
+    beam: int = arg("beam size", 5, type=positive_int, group=DECODING)
+    nbest: Optional[int] = arg("outputs per source: nbest (default --beam) and sample (default "
+                               "1 = samples drawn); the store always keeps the whole beam",
+                               None, type=positive_int, group=SELECTION)
+    backend: str = arg("teacher decoder (ctranslate2: one checkpoint)", "fairseq",
+                       choices=BACKENDS, group=DECODING)
+    num_shards: int = arg("shards the source is cut into", 1, type=positive_int, group=SHARDING)
+    shard_id: Optional[int] = arg(
+        "decode only this shard (no merge); default: the launcher's (torchrun RANK, Slurm array "
+        "task - SLURM_ARRAY_TASK_MIN); without a launcher every shard is run, then merged", None,
+        type=nonnegative_int, group=SHARDING)
+    merge_only: bool = arg("decode nothing: merge the finished shards (an unfinished one is an "
+                           "error naming it)", False, group=SHARDING)
     launcher: Optional[dict] = None        # the launcher that gave shard_id (torchrun, Slurm
                                            # array): recorded, never part of the store key
-    split: str = "train"
-    source_lang: Optional[str] = None
-    target_lang: Optional[str] = None
-    lenpen: float = 1.0
-    max_len_a: float = 0.0
-    max_len_b: int = 200
-    max_tokens: int = 6000
-    chunk_size: int = 2000                 # unit of atomic writes and resume
-    long_source: str = "raw"               # over-long sources: raw target | truncate | error
-    max_source_positions: Optional[int] = None  # lower the teacher's limit (never raise it)
-    sampling_topk: int = -1
-    sampling_temperature: float = 1.0
-    seed: int = 1
-    selective_ter: float = 0.8             # selective: keep raw target when TER > this
-    bleu_tokenize: str = "none"            # inputs are already tokenized
-    bleu_remove_bpe: Optional[str] = None  # e.g. "@@ " (scoring only; output keeps subwords)
-    valid_source: Optional[str] = None
-    valid_target: Optional[str] = None
-    copy_valid: bool = True                # else-branch: copy data-bin's valid/test binaries
-    binarize: bool = True
-    threads: Optional[int] = None
-    ct2_cache: Optional[str] = None
-    ct2_compute_type: str = "float32"
-    user_dir: Optional[str] = None
-    spm: Optional[str] = None              # sentencepiece model or nat-prepare dir: also write
-                                           # detokenized text (the corpus stays subwords)
-    progress: bool = True
+    split: str = arg("name of the output split", "train", group=IO)
+    source_lang: Optional[str] = arg("default: from the checkpoint or the data-bin", None,
+                                     group=IO)
+    target_lang: Optional[str] = arg("default: from the checkpoint or the data-bin", None,
+                                     group=IO)
+    lenpen: float = arg("length penalty", 1.0, group=DECODING)
+    max_len_a: float = arg("output length cap: a * source length + b", 0.0,
+                           type=nonnegative_float, group=DECODING)
+    max_len_b: int = arg("output length cap: a * source length + b", 200, type=positive_int,
+                         group=DECODING)
+    max_tokens: int = arg("source tokens per batch", 6000, type=positive_int, group=DECODING)
+    chunk_size: int = arg("sentences per atomically written chunk (the unit of resume)", 2000,
+                          type=positive_int, group=SHARDING)
+    long_source: str = arg("sources longer than the teacher's positions: keep the raw target "
+                           "(counted), decode a truncated source (counted), or stop", "raw",
+                           choices=LONG_SOURCE_POLICIES, group=DECODING)
+    max_source_positions: Optional[int] = arg("lower the teacher's limit (never raise it)", None,
+                                              type=positive_int, group=DECODING)
+    sampling_topk: int = arg("sample from the top k (-1: all)", -1, group=DECODING)
+    sampling_temperature: float = arg("sampling temperature", 1.0, type=positive_float,
+                                      group=DECODING)
+    seed: int = arg("sampling seed", 1, group=DECODING)
+    selective_ter: float = arg("selective: keep the raw target when TER(teacher, gold) > this",
+                               0.8, type=nonnegative_float, group=SELECTION)
+    bleu_tokenize: str = arg("sacreBLEU tokenizer of seqinter (inputs are already tokenized)",
+                             "none", group=SELECTION)
+    bleu_remove_bpe: Optional[str] = arg("undo subwords for scoring: '@@ ' or sentencepiece "
+                                         "(the output keeps subwords)", None, group=SELECTION)
+    valid_source: Optional[str] = arg("raw valid source to binarize next to the output", None,
+                                      group=IO)
+    valid_target: Optional[str] = arg("raw valid target (with --valid-source)", None, group=IO)
+    copy_valid: bool = arg("do not copy valid/test binaries from --data-bin", True, group=IO)
+    binarize: bool = arg("write text and manifest only", True, group=IO)
+    threads: Optional[int] = arg("CPU threads (default: OMP_NUM_THREADS if set, else all cores)",
+                                 None, type=positive_int, group=DECODING)
+    ct2_cache: Optional[str] = arg("converted-model cache (default ~/.cache/nat-kd/ct2)", None,
+                                   group=DECODING)
+    ct2_compute_type: str = arg("CTranslate2 compute type", "float32", group=DECODING)
+    user_dir: Optional[str] = arg("extra fairseq plugin directory", None, group=DECODING)
+    spm: Optional[str] = arg("sentencepiece model, or a nat-prepare directory (its models): also "
+                             "write OUT/SPLIT.detok.LANG, the corpus decoded to words (SPLIT.LANG "
+                             "stays subwords for binarization); seqinter/selective then score "
+                             "words", None, group=IO)
+    progress: bool = arg("no progress bar", True, flag="--quiet")
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):

@@ -1,4 +1,5 @@
-"""Settings of one ``nat-prepare`` run, with defaults in one place (CLI and API share them).
+"""Settings of one ``nat-prepare`` run, with defaults and help in one place: the API's config
+and the command's flags (``nat.prepare.options``).
 
 Everything that can change the prepared files is in ``settings()`` and hence in the directory's
 key; where the files go (``out``) and how loudly (``progress``) is not.
@@ -6,6 +7,7 @@ key; where the files go (``out``) and how loudly (``progress``) is not.
 import re
 from dataclasses import asdict, dataclass, fields
 
+from nat.cli import arg, nonnegative_int, positive_int
 from nat.errors import UserError
 
 MODEL_TYPES = ("unigram", "bpe")
@@ -13,33 +15,51 @@ NORMALIZATIONS = ("nmt_nfkc", "nfkc", "nmt_nfkc_cf", "nfkc_cf", "identity")
 LONG_LINE_POLICIES = ("drop", "error")
 STRAY_CR_POLICIES = ("error", "space")
 _LANG = re.compile(r"^[A-Za-z0-9_]+$")
+#: the groups of nat-prepare's --help
+IO, SENTENCEPIECE, POLICIES = "inputs and outputs", "sentencepiece", "policies"
 
 
 @dataclass
 class PrepareConfig:
-    raw: str                            # directory with {train,valid[,test]}.{src,tgt}
-    out: str                            # the prepared directory
-    source_lang: str = "src"            # file suffixes of the raw files (and of the data-bin)
-    target_lang: str = "tgt"
-    vocab_size: int = 8000              # sentencepiece vocabulary (per model)
-    model_type: str = "unigram"
-    joint: bool = True                  # one model over both sides, else one per side
-    character_coverage: float = 1.0
-    normalization: str = "nmt_nfkc"     # sentencepiece normalization rule, applied to all text
-    byte_fallback: bool = False         # unknown characters as UTF-8 byte pieces (no <unk>)
-    hard_vocab_limit: bool = False      # False: --vocab-size is a maximum (tiny corpora work)
-    spm_sentences: int = 1_000_000      # sentences sampled to train sentencepiece (0 = all)
+    raw: str = arg("directory with the raw text files ({train,valid[,test]}.{SRC,TGT})",
+                   group=IO)
+    out: str = arg("the prepared directory", group=IO)
+    source_lang: str = arg("suffix of the source files (train.SRC ...)", "src", group=IO)
+    target_lang: str = arg("suffix of the target files", "tgt", group=IO)
+    vocab_size: int = arg("pieces per model (a maximum unless --hard-vocab-limit)", 8000,
+                          type=positive_int, group=SENTENCEPIECE)
+    model_type: str = arg("sentencepiece model type", "unigram", choices=MODEL_TYPES,
+                          group=SENTENCEPIECE)
+    joint: bool = arg("one model per side (default: one joint model; tiny transformer "
+                      "architectures share all embeddings and need the joint one)", True,
+                      flag="--separate", group=SENTENCEPIECE)
+    character_coverage: float = arg("share of characters the model covers", 1.0,
+                                    group=SENTENCEPIECE)
+    normalization: str = arg("Unicode normalization rule, applied to every line before "
+                             "anything", "nmt_nfkc", choices=NORMALIZATIONS, group=SENTENCEPIECE)
+    byte_fallback: bool = arg("unknown characters as UTF-8 byte pieces instead of <unk> (needs "
+                              "--vocab-size > 260)", False, group=SENTENCEPIECE)
+    hard_vocab_limit: bool = arg("fail unless exactly --vocab-size pieces can be made", False,
+                                 group=SENTENCEPIECE)
+    spm_sentences: int = arg("training lines sampled for sentencepiece (0 = all)", 1_000_000,
+                             type=nonnegative_int, group=SENTENCEPIECE)
     max_sentence_length: int = 4192     # bytes; longer lines do not train sentencepiece
-    seed: int = 1
-    drop_empty: bool = False            # empty pairs: refuse (file:line) or drop (counted)
-    dedup: bool = False                 # duplicate training pairs: count (default) or drop
-    stray_cr: str = "error"             # \r inside a line: refuse (file:line) or make it a space
-    max_pieces: int = 250               # subword pieces per line and side (0 = no limit)
-    long_lines: str = "drop"            # lines over --max-pieces: drop (counted) | error
-    binarize: bool = True               # run fairseq-preprocess into OUT/bin
-    workers: int = 1                    # fairseq-preprocess workers
-    overwrite: bool = False             # replace an OUT prepared with other settings
-    progress: bool = True
+    seed: int = arg("sentencepiece sampling seed", 1, group=SENTENCEPIECE)
+    drop_empty: bool = arg("drop pairs with an empty side (counted) instead of refusing them",
+                           False, group=POLICIES)
+    dedup: bool = arg("drop repeated training pairs (always counted)", False, group=POLICIES)
+    stray_cr: str = arg("a carriage return inside a line (CRLF endings are always fine): refuse "
+                        "with file:line, or replace it by a space (counted)", "error",
+                        choices=STRAY_CR_POLICIES, group=POLICIES)
+    max_pieces: int = arg("subword pieces per line and side (0 = no limit)", 250,
+                          type=nonnegative_int, group=POLICIES)
+    long_lines: str = arg("pairs over --max-pieces: drop (counted) or refuse", "drop",
+                          choices=LONG_LINE_POLICIES, group=POLICIES)
+    binarize: bool = arg("skip fairseq-preprocess (into OUT/bin)", True, group=IO)
+    workers: int = arg("fairseq-preprocess workers", 1, type=positive_int, group=IO)
+    overwrite: bool = arg("replace an OUT prepared with other settings or inputs", False,
+                          group=IO)
+    progress: bool = arg("no progress messages", True, flag="--quiet")
 
     def __post_init__(self):
         self.validate()

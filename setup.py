@@ -19,6 +19,8 @@ INSTALL_REQUIRES = [
     "PyYAML==6.0.3",
     "eflomal==2.0.0",
     "ctranslate2==4.8.5",
+    "onnx==1.23.2",           # nat-export: the graphs (written by torch's exporter)
+    "onnxruntime==1.32.0",    # nat-translate / nat-bench speed: the deployed runtime, int8
 ]
 
 CONSOLE_SCRIPTS = [
@@ -29,6 +31,8 @@ CONSOLE_SCRIPTS = [
     "nat-analyze = analysis.cli:main",
     "nat-experiment = data_scripts.experiment_cli:main",
     "nat-bench = nat.bench.cli:main",
+    "nat-export = data_scripts.export_cli:main",
+    "nat-translate = data_scripts.translate_cli:main",
 ]
 
 setup(

@@ -14,8 +14,13 @@ def upsampled_lengths(src_lengths, scale, min_length=1):
 
 
 def nonpad_index(mask):
-    """``(B, T)``: column ``r`` holds the position of the ``r``-th valid token of each row."""
-    return torch.sort((~mask).to(torch.uint8), dim=1, stable=True).indices
+    """``(B, T)``: column ``r`` holds the position of the ``r``-th valid token of each row.
+
+    An argsort of distinct keys (invalid after valid, then by position) rather than a stable
+    sort, which ONNX cannot express."""
+    width = mask.size(1)
+    key = (~mask).long() * width + torch.arange(width, device=mask.device)
+    return torch.argsort(key, dim=1)
 
 
 def _gather_rank(src, order, rank):

@@ -4,7 +4,7 @@
     orchestration   nat.experiment, nat.bench
     analysis        analysis.*
     building blocks nat.ctc, nat.dag, nat.glancing, nat.upsample, nat.toy, nat.synth,
-                    nat.prepare, nat.distill, fairseq_plugins
+                    nat.prepare, nat.distill, nat.translate, fairseq_plugins
     core            nat.errors, nat.textio, nat.hashing, nat.cli, nat.compat,
                     nat.fairseq_cli, nat.fairseq_batch
 
@@ -24,7 +24,8 @@ LAYERS = [
     ("core", ("nat", "nat.errors", "nat.textio", "nat.hashing", "nat.cli", "nat.compat",
               "nat.fairseq_cli", "nat.fairseq_batch")),
     ("building blocks", ("nat.ctc", "nat.dag", "nat.glancing", "nat.upsample", "nat.toy",
-                         "nat.synth", "nat.prepare", "nat.distill", "fairseq_plugins")),
+                         "nat.synth", "nat.prepare", "nat.distill", "nat.translate",
+                         "fairseq_plugins")),
     ("analysis", ("analysis",)),
     ("orchestration", ("nat.experiment", "nat.bench")),
     ("commands", ("data_scripts", "analysis.cli", "nat.bench.cli")),

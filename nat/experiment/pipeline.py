@@ -353,6 +353,17 @@ class Experiment:
 
         return self.runner.run("decode", key, run)
 
+    def deploy(self):
+        """Every one-pass NAT exported and timed against the teacher in CTranslate2
+        (``nat.experiment.deploy``); skipped with ``speed.deploy: false``."""
+        from nat.experiment import deploy
+
+        speed = {**deploy.DEFAULTS, **self.config["speed"]}
+        if not speed["deploy"]:
+            return None
+        key = settings_key("deploy", speed, self.runner.records["decode"]["key"])
+        return self.runner.run("deploy", key, lambda ctx: deploy.run(self, ctx, NAT_DECODE))
+
     def _corpus_analysis_args(self, corpus):
         """nat-analyze corpus arguments: the raw corpus at word level; a distilled one with
         one target per source also against the gold targets (F(d)), else its own sources."""
@@ -409,6 +420,7 @@ class Experiment:
         self.source.stages(self.runner)  # nat-synth + preprocess, or nat-prepare
         self.train()  # includes distillation (also when no NAT trains on it: it is analysed)
         self.decode()
+        self.deploy()
         self.analysis()
         results = report.collect(self)
         self.runner.run("report", settings_key("report", results),

@@ -87,6 +87,8 @@ def collect(experiment):
         "stages": {name: {"seconds": rec["seconds"], "commands": rec["commands"]}
                    for name, rec in records.items()},
     }
+    if "deploy" in records:
+        results["deploy"] = records["deploy"]["result"]
     if "data" in source:  # where the corpus came from, how it was prepared, at which level
         results["data"] = source["data"]
     # what the figures draw: the lexicon's languages (none when a user corpus has no labels)
@@ -116,16 +118,32 @@ def _fmt(value, spec="{:.1f}"):
     return str(value)
 
 
-def _speed_vs_bleu(path, models, batch_key, bleu_label="multi-reference sacreBLEU"):
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key, label in ((axes[0], "sentences_per_second_batch1", "batch 1"),
-                           (axes[1], batch_key, batch_key.split("batch")[-1].join(
-                               ["batch ", ""]))):
-        for k, model in enumerate(models):
-            marker = {"teacher": "s", "ar_student": "D"}.get(
-                model["family"], "o" if model["train_data"] == "raw" else "^")
-            ax.scatter(model[key], model["bleu"], marker=marker, s=50,
-                       color=plots.COLORS[k % len(plots.COLORS)], label=model["name"])
+def _deployed_points(deploy):
+    """(label, marker, sentences/s batch 1, sentences/s batch B, BLEU) of the CTranslate2 and
+    ONNX Runtime rows of the deploy stage."""
+    points = []
+    for r in (deploy or {}).get("rows", []):
+        q = deploy["quality"].get(f"{r['system']} {r['precision']}")
+        if r["runtime"] in ("ctranslate2", "onnxruntime") and q:
+            marker = "*" if r["runtime"] == "ctranslate2" else (
+                "x" if r["precision"] == "fp32" else "P")
+            points.append((f"{r['system']} {r['precision']}", marker, 1000.0 / r["p50_ms"],
+                           r["tokens_per_s"] / deploy["ref_tokens_per_sentence"], q["bleu"]))
+    return points
+
+
+def _speed_vs_bleu(path, models, batch_key, bleu_label="multi-reference sacreBLEU",
+                   deploy=None):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    points = [(m["name"] + " (fairseq)", {"teacher": "s", "ar_student": "D"}.get(
+        m["family"], "o" if m["train_data"] == "raw" else "^"),
+        m["sentences_per_second_batch1"], m[batch_key], m["bleu"]) for m in models]
+    points += _deployed_points(deploy)
+    for column, (ax, label) in enumerate(((axes[0], "batch 1"), (axes[1], batch_key.split(
+            "batch")[-1].join(["batch ", ""])))):
+        for k, (name, marker, one, big, score) in enumerate(points):
+            ax.scatter(one if column == 0 else big, score, marker=marker, s=50,
+                       color=plots.COLORS[k % len(plots.COLORS)], label=name)
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
@@ -178,7 +196,8 @@ def render(results, out):
         ["C(d), word level", "mode classifier CE, sentence level"],
         {c["name"]: [c["complexity_bits"], c["mode_cross_entropy_bits"]] for c in corpora},
         "Training corpus complexity (lower = less multimodal)", "bits")
-    _speed_vs_bleu(os.path.join(fig_dir, "speed_vs_bleu.png"), models, batch_key, bleu_label)
+    _speed_vs_bleu(os.path.join(fig_dir, "speed_vs_bleu.png"), models, batch_key, bleu_label,
+                   results.get("deploy"))
 
     lines = [f"# nat-experiment report (preset `{results['preset']}`)", ""]
     lines += [_corpus_line(results), ""]
@@ -223,16 +242,15 @@ def render(results, out):
                   "classifier's cross-entropy and every BLEU repeat exactly on one machine."]
     lines += ["", "![complexity](figures/complexity.png)", ""]
     lines += _variant_tables(results)
-    lines += ["## Speed (side by side, same machine, same run)", "",
-              f"| system | ms/sentence at batch 1 | sentences/s at batch {batch} | speed-up "
-              f"batch 1 | speed-up batch {batch} |", "|---|---|---|---|---|"]
+    lines += _deploy_table(results)
+    lines += ["## Speed in fairseq-generate (the research path, not a deployment figure)", "",
+              f"| system | ms/sentence at batch 1 | sentences/s at batch {batch} |",
+              "|---|---|---|"]
     for m in models:
         lines.append(f"| {m['name']} | {_fmt(m['latency_ms_batch1'])} | "
-                     f"{_fmt(m[batch_key])} | "
-                     f"{_fmt(m.get('speedup_batch1_vs_teacher_beam5'), '{:.2f}x')} | "
-                     f"{_fmt(m.get(f'speedup_batch{batch}_vs_teacher_beam5'), '{:.2f}x')} |")
-    lines += ["", "Speed-ups are relative to the teacher with beam 5 at the same batch size; "
-                  "times are fairseq-generate's own timer (model loading excluded).", "",
+                     f"{_fmt(m[batch_key])} |")
+    lines += ["", "fairseq-generate's own timer (model loading excluded): its Python beam search "
+                  "and NAT generator, which nobody deploys; the deployed comparison is above.", "",
               "![speed vs BLEU](figures/speed_vs_bleu.png)", "",
               f"BLEU signature: `{results['bleu_signature']}`", "",
               "## Commands (re-run any step by hand)", ""]
@@ -398,6 +416,58 @@ def _user_corpus_section(data):
         lines.append(f"| {split} | {c['lines']} | {c['pairs']} | {c['dropped_empty']} | "
                      f"{c['dropped_long']} | {c['duplicate_pairs']} "
                      f"({c['dropped_duplicates']}) |")
+    return lines + [""]
+
+
+def deploy_ratios(rows):
+    """Each row with ``vs_greedy``/``vs_beam5``: its batch-1 speed-up (their p50 / ours) and
+    throughput ratio (ours / theirs) against CTranslate2 of the same precision."""
+    ref = {(r["precision"], "greedy" if "greedy" in r["system"] else "beam5"): r
+           for r in rows if r["runtime"] == "ctranslate2"}
+    out = []
+    for r in rows:
+        r = dict(r)
+        for label in ("greedy", "beam5"):
+            base = ref.get((r["precision"], label))
+            if base:
+                r[f"latency_vs_{label}"] = base["p50_ms"] / r["p50_ms"]
+                r[f"throughput_vs_{label}"] = r["tokens_per_s"] / base["tokens_per_s"]
+        out.append(r)
+    return out
+
+
+def _deploy_table(results):
+    deploy = results.get("deploy")
+    if not deploy:
+        return ["## Deployed speed", "", "Not measured (`speed.deploy: false`).", ""]
+    quality = deploy["quality"]
+    lines = ["## Deployed speed (side by side, same machine, same run)", "",
+             "The teacher as a practitioner deploys it (CTranslate2) against every one-pass NAT "
+             "as exported by `nat-export` and run by ONNX Runtime (and `nat-translate --backend "
+             f"torch`), {deploy['threads']} thread, one system after another in one process. "
+             f"Batch 1: p50/p90 ms per sentence over {deploy['latency_sentences']} test "
+             f"sentences timed alone; throughput: reference target tokens/s over the test set "
+             f"at batch {deploy['throughput_batch']}. Speed-ups are against CTranslate2 of the "
+             f"same precision (fp32 vs fp32, int8 vs int8).", "",
+             "| system | precision | BLEU | same output as fairseq-generate | b1 p50 ms | "
+             "b1 p90 ms | tokens/s | b1 speed-up vs CT2 greedy / beam 5 | throughput vs CT2 "
+             "greedy / beam 5 |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in deploy_ratios(deploy["rows"]):
+        q = quality.get(f"{r['system']} {r['precision']}", {})
+        same = q.get("identical_share")
+        lines.append(
+            f"| {r['system']} | {r['precision']} | {_fmt(q.get('bleu'))} | "
+            f"{'–' if same is None else f'{same:.1%}'} | {r['p50_ms']:.2f} | "
+            f"{r['p90_ms']:.2f} | {r['tokens_per_s']:.0f} | "
+            f"{_fmt(r.get('latency_vs_greedy'), '{:.2f}x')} / "
+            f"{_fmt(r.get('latency_vs_beam5'), '{:.2f}x')} | "
+            f"{_fmt(r.get('throughput_vs_greedy'), '{:.2f}x')} / "
+            f"{_fmt(r.get('throughput_vs_beam5'), '{:.2f}x')} |")
+    lines += ["", "BLEU and output agreement are over the whole test set. int8 quantizes "
+                  "activations per batch, so its outputs can depend on the batch."]
+    if deploy.get("skipped"):
+        lines += [f"Not exported (decoding beyond one pass stays with fairseq-generate): "
+                  f"{', '.join(deploy['skipped'])}."]
     return lines + [""]
 
 

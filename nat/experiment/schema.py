@@ -115,6 +115,10 @@ class DecodeSection:
 @dataclass(kw_only=True)
 class SpeedSection:
     throughput_batch: int = value("the large batch of the speed measurement", int, low=1)
+    deploy: bool = optional("export every one-pass NAT (ONNX fp32/int8) and time it against "
+                            "the teacher in CTranslate2", bool, True)
+    latency_sentences: int = optional("deploy: test sentences timed one at a time", int, 100,
+                                      low=1)
 
 
 @dataclass(kw_only=True)

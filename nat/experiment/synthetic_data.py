@@ -15,6 +15,7 @@ on which one it has:
 - ``plan()``, ``results(records)``, ``estimates()``, ``train_pairs()``: for the plan,
   results.json and the ETA.
 """
+import glob
 import json
 import os
 
@@ -80,6 +81,10 @@ class SyntheticData:
         return os.path.join(self.root, f"{split}.{side}")
 
     pieces = text  # no subwords: the data-bin holds the words
+
+    def references(self):
+        """The three per-language test references (what the analysis scores BLEU against)."""
+        return sorted(glob.glob(os.path.join(self.root, "test.ref.*")))
 
     @property
     def lexicon(self):

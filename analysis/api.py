@@ -10,7 +10,7 @@ import numpy as np
 
 from analysis import alignment, bleu, complexity, corpus_stats, lextable, mixing
 from analysis import progress as progress_bars
-from analysis import reordering, repetition, sentence_level
+from analysis import reordering, repetition, sentence_level, validity
 from analysis.tokens import encode
 from nat.errors import UserError
 
@@ -188,14 +188,17 @@ def _faithfulness(source, target, reference_target, which, table, unit, measures
 
 
 def analyze_outputs(hypotheses, references=None, lexicon=None, gold_languages=None,
-                    references_by_language=None, name="system", seed=0):
-    """Measures of a system's outputs: mixing, repetition, BLEU (multi-reference, per language).
+                    references_by_language=None, name="system", seed=0, truth=None):
+    """Measures of a system's outputs: mixing, repetition, BLEU (multi-reference, per language),
+    and with ``truth`` the exact valid rate.
 
     ``references``: list of reference sets (each a list of lines); ``references_by_language``:
-    {language: lines} (e.g. the synthetic test.ref.<lang> files)."""
+    {language: lines} (e.g. the synthetic test.ref.<lang> files); ``truth``: a synthetic
+    corpus's ``validity.load(directory)``, whose test sources the hypotheses translate."""
     references = list(references or [])
     by_lang = dict(references_by_language or {})
-    _check_parallel({"hypotheses": hypotheses, "gold languages": gold_languages,
+    sources = {} if truth is None else {truth.sources_path: truth.sources}
+    _check_parallel({"hypotheses": hypotheses, "gold languages": gold_languages, **sources,
                      **{f"reference {k + 1}": r for k, r in enumerate(references)},
                      **{f"reference {lang}": r for lang, r in by_lang.items()}})
     measures = {"corpus": corpus_stats.side_stats(encode(hypotheses))}
@@ -212,6 +215,9 @@ def analyze_outputs(hypotheses, references=None, lexicon=None, gold_languages=No
         measures["bleu"] = scores
         metrics["sacrebleu"] = scores["sacrebleu"]["score"]
         metrics["tokenized_bleu"] = scores["tokenized"]["score"]
+    if truth is not None:
+        measures["validity"] = validity.validity(hypotheses, truth)
+        metrics["valid_rate"] = measures["validity"]["valid_rate"]
     choices = None
     if lexicon is not None:
         mix = language_mixing(hypotheses, lexicon, gold_languages, seed)
@@ -223,6 +229,8 @@ def analyze_outputs(hypotheses, references=None, lexicon=None, gold_languages=No
     if by_lang:
         measures["per_language_bleu"] = bleu.per_language_bleu(hypotheses, by_lang, choices)
     signature = ["repetition:adjacent-identical/tokens", "mixing:lexicon-shares"]
+    if truth is not None:
+        signature.append("valid:exact-generator/" + validity.SPLIT)
     if "bleu" in measures:
         signature.insert(0, "bleu:(" + measures["bleu"]["sacrebleu"]["signature"] + ")")
     metrics["signature"] = "|".join(signature)

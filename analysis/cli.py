@@ -3,7 +3,8 @@
     nat-analyze corpus --source F --target F [--lexicon J] [--align F] [--reference-target F]
                        [--truth truth.json] [--extra-aligners eflomal,ibm1]
                        [--nat-checkpoint NAT.pt --at-checkpoint AT.pt --data-bin BIN] --out D
-    nat-analyze outputs --hyp F [--ref F ...] [--ref-dir D] [--lexicon J] [--lang F] --out D
+    nat-analyze outputs --hyp F [--ref F ...] [--ref-dir D] [--lexicon J] [--lang F]
+                        [--truth SYNTH_DIR] --out D
     nat-analyze compare D1 D2 ... --out D
     nat-analyze lexicon --target F --labels F --out lexicon.json [--min-count N]
 
@@ -17,7 +18,7 @@ import os
 import sys
 
 from analysis import (alignment, api, levels, lexicon as lexicon_io, nll_gap, options, report,
-                      validation)
+                      validation, validity)
 from nat import textio
 from nat.cli import ArgumentParser, add_dataclass_arguments, command, config_from
 from nat.errors import UserError
@@ -119,8 +120,10 @@ def _nll_pairs(args, source, target):
 
 
 def outputs(args):
-    if not (args.ref or args.ref_dir or args.lexicon):
-        raise UserError("outputs needs --ref, --ref-dir or --lexicon (nothing to compare with)")
+    if not (args.ref or args.ref_dir or args.lexicon or args.truth):
+        raise UserError("outputs needs --ref, --ref-dir, --lexicon or --truth (nothing to "
+                        "compare with)")
+    truth = validity.load(args.truth) if args.truth else None
     conv = levels.LevelConverter("word", args.spm)
     hyps = conv(_read(args.hyp, "hypothesis"), "tgt", args.hyp)
     refs = [conv(read_lines(p), "tgt", p) for p in args.ref or []]
@@ -133,9 +136,10 @@ def outputs(args):
     lex = lexicon_io.load(args.lexicon) if args.lexicon else None
     gold = read_lines(args.lang) if args.lang else None
     metrics = api.analyze_outputs(hyps, refs, lex, gold, by_lang, seed=args.seed,
-                                  name=args.name or os.path.basename(os.path.normpath(args.out)))
+                                  name=args.name or os.path.basename(os.path.normpath(args.out)),
+                                  truth=truth)
     metrics["inputs"] = {"hyp": args.hyp, "ref": args.ref, "ref_dir": args.ref_dir,
-                         "lexicon": args.lexicon, "lang": args.lang}
+                         "lexicon": args.lexicon, "lang": args.lang, "truth": args.truth}
     return conv.annotate(metrics)
 
 
@@ -191,6 +195,8 @@ INPUT_FILES = {"corpus": ("source", "target", "align", "lexicon", "reference_tar
                           "truth", "nll_nat", "nll_at", "nll_source", "nll_target"),
                "outputs": ("hyp", "lexicon", "lang"), "system": ("hyp", "lexicon", "lang"),
                "lexicon": ("target", "labels")}
+INPUT_DIRS = {"corpus": ("data_bin",), "outputs": ("ref_dir", "truth"),
+              "system": ("ref_dir", "truth")}
 
 
 def check_paths(mode, args):
@@ -201,7 +207,7 @@ def check_paths(mode, args):
             textio.input_file(getattr(args, name), "--" + name.replace("_", "-"))
     for path in getattr(args, "ref", None) or []:
         textio.input_file(path, "--ref")
-    for name in ("ref_dir", "data_bin"):
+    for name in INPUT_DIRS.get(mode, ()):
         if getattr(args, name, None):
             textio.input_dir(getattr(args, name), "--" + name.replace("_", "-"))
     for name in ("nat_checkpoint", "at_checkpoint"):       # directories: one line, not a

@@ -86,6 +86,8 @@ class Outputs:
     ref_dir: Optional[str] = arg("directory with test.ref.<lang> (per-language BLEU)", None)
     lexicon: Optional[str] = arg("lexicon.json (language mixing of the hypotheses)", None)
     lang: Optional[str] = arg("gold language per line (e.g. test.lang)", None)
+    truth: Optional[str] = arg("nat-synth output directory whose test.src the hypotheses "
+                               "translate: exact valid rate (any language, any synonyms)", None)
     spm: Optional[str] = _spm()
     out: str = _out()
     name: Optional[str] = _name()

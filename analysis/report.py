@@ -9,7 +9,7 @@ from nat.textio import write_lines_atomic
 HEADLINE = ("complexity_bits", "faithfulness_bits", "mode_cross_entropy_bits",
             "total_correlation_estimate_bits", "mixed_sentence_rate",
             "language_entropy_bits", "repetition_rate", "repetition_excess", "sacrebleu",
-            "tokenized_bleu")
+            "tokenized_bleu", "valid_rate")
 
 
 def _clean(value):
@@ -109,6 +109,12 @@ def _settings_lines(metrics):
     if "bleu" in m:
         lines.append(f"- sacreBLEU signature: `{m['bleu']['sacrebleu']['signature']}`; tokenized: "
                      f"`{m['bleu']['tokenized']['signature']}`")
+    if "validity" in m:
+        v = m["validity"]
+        shares = ", ".join(f"{c} {_fmt(x)}" for c, x in v["valid_by_language"].items())
+        lines.append(f"- valid rate (exact, against the generator; sources "
+                     f"{v['settings']['sources']}): {_fmt(v['valid_rate'])}, {v['n_valid']} of "
+                     f"{v['n_sentences']}; by language {shares}")
     if "validation" in metrics:
         v = metrics["validation"]
         lines += ["", f"## Validation against {v['truth_file']} (split {v['split']}, mode "
@@ -183,7 +189,8 @@ def write_comparison(table, analyses, out):
              "language_entropy_bits": "mean H(shares) [bits]",
              "mode_cross_entropy_bits": "cross-entropy [bits per sentence]",
              "repetition_rate": "repeats / tokens", "faithfulness_bits": "F(d) [bits]",
-             "total_correlation_estimate_bits": "NLL_NAT - NLL_AT [bits per sentence]"}
+             "total_correlation_estimate_bits": "NLL_NAT - NLL_AT [bits per sentence]",
+             "valid_rate": "valid translations / hypotheses"}
     for key, ylabel in units.items():
         vals = table["table"].get(key)
         if vals and any(v is not None for v in vals):

@@ -5,7 +5,8 @@ writes the corpus and returns the ``truth.json`` object.  Modules, one concept e
 ``settings`` (presets), ``words`` (disjoint pseudo-vocabularies), ``grammar`` (source PCFG,
 sampler and parser), ``languages`` (target transductions and synonyms), ``lexicon`` (the fixed
 world and ``lexicon.json``), ``pairing`` (random / deterministic / all), ``truth`` (exact
-entropies), ``writer`` (streaming atomic files), ``corpus`` (the driver).
+entropies), ``writer`` (streaming atomic files), ``corpus`` (the driver), ``reload`` (the world
+of a written corpus), ``recognise`` (is an output line a valid translation of its source).
 """
 from nat.synth.corpus import DEFAULT_MIX, SPLITS, check_mix, check_sizes, generate_corpus
 from nat.synth.lexicon import World, lexicon_dict

@@ -193,7 +193,8 @@ def tiny_rows(opts, work, threads_list):
     for threads in threads_list:
         systems = S.ct2_systems(teacher_ckpt, data_bin, work, threads, opts.device)
         for name, ckpt in nats:
-            systems += S.nat_systems(name, ckpt, data_bin, os.path.join(work, "tiny"), threads)
+            systems += S.nat_systems(name, ckpt, data_bin, os.path.join(work, "tiny"), threads,
+                                     device=opts.device)
         rows += time_systems(systems, ar_sources, nat_sources, ref_tokens, opts, "tiny",
                              threads, "natural")
         if opts.fairseq:
@@ -235,7 +236,8 @@ def base_rows(opts, work, threads_list):
     for threads in threads_list:
         systems = S.ct2_systems(teacher, data_bin, work, threads, opts.device)
         for name, path in nats:
-            systems += S.nat_systems(name, path, data_bin, os.path.join(work, "base"), threads)
+            systems += S.nat_systems(name, path, data_bin, os.path.join(work, "base"), threads,
+                                     device=opts.device)
         for length in opts.lengths:
             n = max(opts.latency_sentences, opts.throughput_sentences)
             words = rng.integers(4, BASE_VOCAB, (n, length)).tolist()

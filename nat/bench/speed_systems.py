@@ -60,24 +60,38 @@ def ct2_systems(checkpoint, data_bin, work, threads, device="cpu"):
     return systems
 
 
-def nat_systems(name, checkpoint, data_bin, work, threads, prepared=None):
+def onnx_providers(device):
+    """ONNX Runtime providers for ``device``, or None when this onnxruntime cannot run there
+    (the CPU wheel has no CUDA provider: onnxruntime-gpu has)."""
+    import onnxruntime as ort
+
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return None
+
+
+def nat_systems(name, checkpoint, data_bin, work, threads, prepared=None, device="cpu"):
     """``name`` through torch (fp32) and ONNX Runtime (fp32, int8): exports into ``work``
-    (``prepared``: a nat-prepare directory whose sentencepiece models go with them)."""
+    (``prepared``: a nat-prepare directory whose sentencepiece models go with them); on a GPU
+    without onnxruntime-gpu only the torch row."""
     from nat.translate import checkpoint as checkpoints
     from nat.translate import export, runtime
     from nat.translate.translator import read_manifest
 
     systems = []
     loaded = checkpoints.load(checkpoint, data_bin)
-    torch_backend = runtime.TorchBackend(loaded, threads)
+    torch_backend = runtime.TorchBackend(loaded, threads, device=device)
     systems.append(System(f"{name} torch", "nat", "torch", "fp32",
                           lambda s, f: torch_backend.translate_ids(pad_batch(s), f)))
-    for precision in ("fp32", "int8"):
+    providers = onnx_providers(device)
+    for precision in ("fp32", "int8") if providers else ():
         out = os.path.join(work, f"{name}-{precision}")
         if not os.path.isfile(os.path.join(out, "manifest.json")):
             export.export(export.ExportConfig(checkpoint=checkpoint, out=out, data_bin=data_bin,
                                               prepared=prepared, int8=precision == "int8"))
-        backend = runtime.OnnxBackend(out, read_manifest(out), threads)
+        backend = runtime.OnnxBackend(out, read_manifest(out), threads, providers)
         systems.append(System(f"{name} ONNX Runtime", "nat", "onnxruntime", precision,
                               lambda s, f, b=backend: b.translate_ids(pad_batch(s), f)))
     return systems

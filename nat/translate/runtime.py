@@ -17,7 +17,7 @@ from nat.translate import search
 class OnnxGraphs:
     """The two ONNX Runtime sessions of an export directory."""
 
-    def __init__(self, directory, threads=1):
+    def __init__(self, directory, threads=1, providers=("CPUExecutionProvider",)):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -27,7 +27,7 @@ class OnnxGraphs:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         self.sessions = [ort.InferenceSession(os.path.join(directory, name), options,
-                                              providers=["CPUExecutionProvider"])
+                                              providers=list(providers))
                          for name in ("encoder.onnx", "decoder.onnx")]
         self.decoder_inputs = {i.name for i in self.sessions[1].get_inputs()}
 
@@ -47,8 +47,8 @@ class OnnxGraphs:
 class OnnxBackend:
     name = "onnxruntime"
 
-    def __init__(self, directory, manifest, threads=1):
-        self.graphs = OnnxGraphs(directory, threads)
+    def __init__(self, directory, manifest, threads=1, providers=("CPUExecutionProvider",)):
+        self.graphs = OnnxGraphs(directory, threads, providers)
         self.kind, self.decode = manifest["kind"], manifest["decode"]
         special = manifest["special"]
         self.special = (special["pad"], special["unk"], special["bos"], special["eos"])
@@ -65,11 +65,11 @@ class OnnxBackend:
 class TorchBackend:
     name = "torch"
 
-    def __init__(self, loaded, threads=1, decode_strategy=None):
+    def __init__(self, loaded, threads=1, decode_strategy=None, device="cpu"):
         import torch
 
         torch.set_num_threads(threads)
-        self.model, self.kind = loaded.model, loaded.kind
+        self.model, self.kind, self.device = loaded.model.to(device), loaded.kind, device
         if decode_strategy:
             self.model.args.decode_strategy = decode_strategy
         self.max_positions = int(self.model.encoder.max_positions())
@@ -79,14 +79,15 @@ class TorchBackend:
 
         model = self.model
         with torch.no_grad():
-            tokens = torch.from_numpy(src)
+            tokens = torch.from_numpy(src).to(self.device)
             encoder_out = model.forward_encoder([tokens, tokens.ne(model.pad).sum(1)])
             out = model.initialize_output_tokens(encoder_out, tokens)
             if force_length is not None and self.kind == "length":
                 prev = search.placeholder(np.full(len(src), force_length), "length",
                                           model.pad, model.unk, model.bos, model.eos)
-                prev = torch.from_numpy(prev)
-                out = out._replace(output_tokens=prev, output_scores=torch.zeros(prev.shape))
+                prev = torch.from_numpy(prev).to(self.device)
+                out = out._replace(output_tokens=prev, output_scores=torch.zeros(
+                    prev.shape, device=self.device))
             out = model.forward_decoder(out, encoder_out)
         specials = (model.bos, model.eos, model.pad)
-        return [search.strip(row, specials) for row in out.output_tokens.numpy()]
+        return [search.strip(row, specials) for row in out.output_tokens.cpu().numpy()]

@@ -1,20 +1,23 @@
 """Python API: each function takes lines (lists of str) and returns a metrics dict for metrics.json.
 
 Top-level numbers (``complexity_bits``, ``mixed_sentence_rate``, ``language_entropy_bits``,
-``sacrebleu`` ...) sit beside ``measures``, which holds every estimate with its settings, and a
-``signature`` string naming the settings of the headline numbers (as sacrebleu does).
+``sacrebleu``, ``synonym_entropy_bits``, ``distinct_1``, ``rare_word_recall`` ...) sit beside
+``measures``, which holds every estimate with its settings, and a ``signature`` string naming
+the settings of the headline numbers (as sacrebleu does).
 """
 import contextlib
 
 import numpy as np
 
-from analysis import alignment, bleu, complexity, corpus_stats, lextable, mixing
+from analysis import alignment, bleu, complexity, corpus_stats, distinct, diversity, lextable
+from analysis import mixing
 from analysis import progress as progress_bars
-from analysis import reordering, repetition, sentence_level, validity
+from analysis import rare_words as rare, reordering, repetition, sentence_level, validity
 from analysis.tokens import encode
 from nat.errors import UserError
 
 SIMPLEX_SAMPLE = 2000
+SYNONYM_SIGNATURE = "synonyms:plug-in/exact-slots/occurrence-weighted"
 
 
 def _check_parallel(named):
@@ -70,6 +73,22 @@ def language_mixing(lines, lexicon, gold_languages=None, seed=0):
     return result
 
 
+def _distinct(lines, metrics):
+    """distinct-n of ``lines`` into ``metrics`` (block and ``distinct_<n>`` top-level keys)."""
+    block = metrics["measures"]["distinct"] = distinct.distinct_n(lines)
+    metrics.update({f"distinct_{n}": block[f"distinct_{n}"] for n in distinct.ORDERS})
+
+
+def _synonyms(block, metrics):
+    """A ``synonym_diversity`` block into ``metrics``, with its headline keys."""
+    metrics["measures"]["synonym_diversity"] = block
+    metrics.update(synonym_entropy_bits=block["value"],
+                   synonym_entropy_truth_bits=block["truth"]["value"],
+                   synonym_entropy_expected_bits=block["truth"]["expected_plugin"],
+                   synonym_variation_kept=block["kept"],
+                   target_types_per_word=block["target_types_per_word"]["value"])
+
+
 @contextlib.contextmanager
 def _iteration_bar(steps, iterations):
     """``tick()`` for IBM1's EM iterations: a bar under the steps bar, or nothing."""
@@ -80,8 +99,9 @@ def _iteration_bar(steps, iterations):
         yield lambda: sub.update(1)
 
 
-def _corpus_steps(aligners, reference_target, faithfulness_aligner, lexicon, modes):
-    names = [f"align {a}" for a in aligners]
+def _corpus_steps(aligners, reference_target, faithfulness_aligner, lexicon, modes, recogniser):
+    names = ["synonym diversity"] if recogniser is not None else []
+    names += [f"align {a}" for a in aligners]
     if reference_target is not None:
         names.append(f"faithfulness ({faithfulness_aligner})")
     if lexicon is not None:
@@ -94,26 +114,29 @@ def _corpus_steps(aligners, reference_target, faithfulness_aligner, lexicon, mod
 def analyze_corpus(source, target, lexicon=None, align=None, aligner=None, extra_aligners=(),
                    reference_target=None, faithfulness_aligner="eflomal", modes=None,
                    unit="bits", min_count=5, ibm1_iterations=5, seed=0, name="corpus",
-                   progress=False):
+                   progress=False, recogniser=None):
     """Measures of one parallel corpus (lists of lines). ``align``: gold Pharaoh lines;
     ``aligner`` defaults to 'gold' when they are given, else 'eflomal'; ``modes``: a label per
     pair (e.g. its language) for the sentence-level classifier, else the lexicon's language
-    choice. ``progress``: a bar over the steps on stderr (off anyway when it is not a TTY)."""
+    choice; ``recogniser``: the generator of a synthetic corpus (``nat.synth.recognise``), for
+    the synonym diversity of the targets. ``progress``: a bar over the steps on stderr (off
+    anyway when it is not a TTY). distinct-n of the targets is always measured."""
     if min_count < 1 or ibm1_iterations < 1:   # 0 made C(d) of the IBM1 aligner null
         raise UserError(f"min_count ({min_count}) and ibm1_iterations ({ibm1_iterations}) must "
                         f"be >= 1")
     aligners = list(dict.fromkeys([aligner or ("gold" if align is not None else "eflomal"),
                                    *extra_aligners]))
-    names = _corpus_steps(aligners, reference_target, faithfulness_aligner, lexicon, modes)
+    names = _corpus_steps(aligners, reference_target, faithfulness_aligner, lexicon, modes,
+                          recogniser)
     with progress_bars.Steps(names, quiet=not progress) as steps:
         return _analyze_corpus(source, target, lexicon, align, aligner, extra_aligners,
                                reference_target, faithfulness_aligner, modes, unit, min_count,
-                               ibm1_iterations, seed, name, steps)
+                               ibm1_iterations, seed, name, steps, recogniser)
 
 
 def _analyze_corpus(source, target, lexicon, align, aligner, extra_aligners, reference_target,
                     faithfulness_aligner, modes, unit, min_count, ibm1_iterations, seed, name,
-                    steps):
+                    steps, recogniser):
     _check_parallel({"source": source, "target": target, "alignment": align,
                      "reference target": reference_target, "modes": modes})
     src, tgt = encode(source), encode(target)
@@ -122,6 +145,10 @@ def _analyze_corpus(source, target, lexicon, align, aligner, extra_aligners, ref
     aligner = aligner or ("gold" if align is not None else "eflomal")
     given_modes = modes is not None
     measures = {"corpus": corpus_stats.corpus_stats(src, tgt), "alignments": {}}
+    synonyms = None
+    if recogniser is not None:      # before the slow aligners: a foreign source fails fast
+        with steps.step("synonym diversity"):
+            synonyms = diversity.synonym_diversity(source, target, recogniser, "source")
     for which in dict.fromkeys([aligner, *extra_aligners]):
         with steps.step(f"align {which}"):
             measures["alignments"][which], table = _aligned_measures(
@@ -132,7 +159,11 @@ def _analyze_corpus(source, target, lexicon, align, aligner, extra_aligners, ref
     metrics = {"kind": "corpus", "name": name, "complexity_" + unit: head["value"],
                "measures": measures}
     signature = [f"aligner:{aligner}", f"unit:{unit}", "weighting:types", "correction:none",
-                 "min_count:1"]
+                 "min_count:1", "distinct:whitespace/in-line"]
+    _distinct(target, metrics)
+    if synonyms is not None:
+        _synonyms(synonyms, metrics)
+        signature.append(SYNONYM_SIGNATURE)
     if reference_target is not None:
         reuse = main_table if faithfulness_aligner == aligner else None
         with steps.step(f"faithfulness ({faithfulness_aligner})"):
@@ -188,16 +219,23 @@ def _faithfulness(source, target, reference_target, which, table, unit, measures
 
 
 def analyze_outputs(hypotheses, references=None, lexicon=None, gold_languages=None,
-                    references_by_language=None, name="system", seed=0, truth=None):
-    """Measures of a system's outputs: mixing, repetition, BLEU (multi-reference, per language),
-    and with ``truth`` the exact valid rate.
+                    references_by_language=None, name="system", seed=0, truth=None,
+                    rare_words=None):
+    """Measures of a system's outputs: mixing, repetition, distinct-n, BLEU (multi-reference,
+    per language), with ``truth`` the exact valid rate and synonym diversity, with
+    ``rare_words`` the rare-word recall.
 
     ``references``: list of reference sets (each a list of lines); ``references_by_language``:
     {language: lines} (e.g. the synthetic test.ref.<lang> files); ``truth``: a synthetic
-    corpus's ``validity.load(directory)``, whose test sources the hypotheses translate."""
+    corpus's ``validity.load(directory)``, whose test sources the hypotheses translate;
+    ``rare_words``: a ``rare_words.Inputs`` whose sources the hypotheses translate."""
     references = list(references or [])
     by_lang = dict(references_by_language or {})
     sources = {} if truth is None else {truth.sources_path: truth.sources}
+    if rare_words is not None:
+        sources.update({"rare-word sources": rare_words.sources,
+                        "rare-word references": rare_words.references,
+                        "rare-word alignments": rare_words.alignments})
     _check_parallel({"hypotheses": hypotheses, "gold languages": gold_languages, **sources,
                      **{f"reference {k + 1}": r for k, r in enumerate(references)},
                      **{f"reference {lang}": r for lang, r in by_lang.items()}})
@@ -215,9 +253,16 @@ def analyze_outputs(hypotheses, references=None, lexicon=None, gold_languages=No
         measures["bleu"] = scores
         metrics["sacrebleu"] = scores["sacrebleu"]["score"]
         metrics["tokenized_bleu"] = scores["tokenized"]["score"]
+    _distinct(hypotheses, metrics)
     if truth is not None:
         measures["validity"] = validity.validity(hypotheses, truth)
         metrics["valid_rate"] = measures["validity"]["valid_rate"]
+        _synonyms(diversity.synonym_diversity(truth.sources, hypotheses, truth.recogniser,
+                                              truth.sources_path), metrics)
+    if rare_words is not None:
+        block = measures["rare_words"] = rare.rare_word_recall(hypotheses, rare_words)
+        metrics["rare_word_recall"] = block.get("reference_pooled")
+        metrics["rare_word_recall_lexicon"] = block.get("lexicon_pooled")
     choices = None
     if lexicon is not None:
         mix = language_mixing(hypotheses, lexicon, gold_languages, seed)
@@ -228,9 +273,13 @@ def analyze_outputs(hypotheses, references=None, lexicon=None, gold_languages=No
             hypotheses, lexicon["token_language"], lexicon["languages"]), lexicon["languages"])
     if by_lang:
         measures["per_language_bleu"] = bleu.per_language_bleu(hypotheses, by_lang, choices)
-    signature = ["repetition:adjacent-identical/tokens", "mixing:lexicon-shares"]
+    signature = ["repetition:adjacent-identical/tokens", "mixing:lexicon-shares",
+                 "distinct:whitespace/in-line"]
     if truth is not None:
-        signature.append("valid:exact-generator/" + validity.SPLIT)
+        signature += ["valid:exact-generator/" + validity.SPLIT, SYNONYM_SIGNATURE]
+    if rare_words is not None:
+        bounds = ",".join(map(str, rare.check_bounds(rare_words.bounds)))
+        signature.append(f"rare:clipped/buckets:{bounds}")
     if "bleu" in measures:
         signature.insert(0, "bleu:(" + measures["bleu"]["sacrebleu"]["signature"] + ")")
     metrics["signature"] = "|".join(signature)

@@ -4,24 +4,28 @@
                        [--truth truth.json] [--extra-aligners eflomal,ibm1]
                        [--nat-checkpoint NAT.pt --at-checkpoint AT.pt --data-bin BIN] --out D
     nat-analyze outputs --hyp F [--ref F ...] [--ref-dir D] [--lexicon J] [--lang F]
-                        [--truth SYNTH_DIR] --out D
+                        [--truth SYNTH_DIR [--train-source F] [--rare-buckets 2,10,100]] --out D
     nat-analyze compare D1 D2 ... --out D
     nat-analyze lexicon --target F --labels F --out lexicon.json [--min-count N]
 
 Numbers are at word level by default: with --spm MODEL|PREPARED_DIR, sentencepiece piece files
 are decoded first (``corpus --level subword`` analyses pieces instead); metrics.json records
-"level".  BLEU is always sacreBLEU on detokenized text.
+"level".  BLEU is always sacreBLEU on detokenized text.  A nat-synth lexicon.json (corpus) or
+--truth SYNTH_DIR (outputs) adds the synonym diversity against the generator; --truth also the
+rare-word recall (frequencies from --train-source, default SYNTH_DIR/train.src).
 """
 import glob
 import json
 import os
 import sys
 
-from analysis import (alignment, api, levels, lexicon as lexicon_io, nll_gap, options, report,
-                      validation, validity)
+from analysis import (alignment, api, levels, lexicon as lexicon_io, nll_gap, options,
+                      rare_words, report, validation, validity)
 from nat import textio
 from nat.cli import ArgumentParser, add_dataclass_arguments, command, config_from
 from nat.errors import UserError
+from nat.synth.recognise import Recogniser
+from nat.synth.reload import lexicon_world
 from nat.textio import read_lines, write_lines_atomic
 
 
@@ -44,6 +48,9 @@ def corpus(args):
         raise UserError(f"{args.lexicon} maps {lex['level']}s to languages; analyse at --level "
                         f"{lex['level']}")
     modes = [m.strip() or None for m in read_lines(args.modes)] if args.modes else None
+    recogniser = None              # a nat-synth lexicon: the generator, for synonym diversity
+    if lex is not None and "realisations" in lex and args.level == "word":
+        recogniser = Recogniser(lexicon_world(lex, args.lexicon))
     if args.truth:
         validation.load_truth(args.truth, args.split)        # fail before the slow part
         if args.nll_split:
@@ -72,7 +79,7 @@ def corpus(args):
         reference_target=ref, faithfulness_aligner=args.faithfulness_aligner, modes=modes,
         unit="bits", min_count=args.min_count, ibm1_iterations=args.ibm1_iterations,
         seed=args.seed, name=args.name or os.path.basename(os.path.normpath(args.out)),
-        progress=not args.quiet)
+        progress=not args.quiet, recogniser=recogniser)
     metrics["inputs"] = {k: getattr(args, k) for k in (
         "source", "target", "align", "lexicon", "reference_target", "modes", "nll_source",
         "nll_target", "nat_checkpoint", "at_checkpoint", "data_bin")}
@@ -123,7 +130,12 @@ def outputs(args):
     if not (args.ref or args.ref_dir or args.lexicon or args.truth):
         raise UserError("outputs needs --ref, --ref-dir, --lexicon or --truth (nothing to "
                         "compare with)")
+    bounds = rare_words.check_bounds(args.rare_buckets)
+    if args.train_source and not args.truth:
+        raise UserError("--train-source needs --truth (the test set whose words it buckets)")
     truth = validity.load(args.truth) if args.truth else None
+    train_source = args.train_source or (os.path.join(args.truth, "train.src") if truth else None)
+    rare = _rare_word_inputs(args.truth, truth, train_source, bounds) if truth else None
     conv = levels.LevelConverter("word", args.spm)
     hyps = conv(_read(args.hyp, "hypothesis"), "tgt", args.hyp)
     refs = [conv(read_lines(p), "tgt", p) for p in args.ref or []]
@@ -137,10 +149,24 @@ def outputs(args):
     gold = read_lines(args.lang) if args.lang else None
     metrics = api.analyze_outputs(hyps, refs, lex, gold, by_lang, seed=args.seed,
                                   name=args.name or os.path.basename(os.path.normpath(args.out)),
-                                  truth=truth)
+                                  truth=truth, rare_words=rare)
     metrics["inputs"] = {"hyp": args.hyp, "ref": args.ref, "ref_dir": args.ref_dir,
-                         "lexicon": args.lexicon, "lang": args.lang, "truth": args.truth}
+                         "lexicon": args.lexicon, "lang": args.lang, "truth": args.truth,
+                         "train_source": train_source}
     return conv.annotate(metrics)
+
+
+def _rare_word_inputs(directory, truth, train_source, bounds):
+    """Rare-word recall inputs of a nat-synth directory: its gold test references and links,
+    the training sources' frequencies, the generator's realisations."""
+    for path in (train_source, *(os.path.join(directory, f"test.{e}") for e in ("tgt", "align"))):
+        if not os.path.isfile(path):       # a given --train-source is checked with the inputs
+            raise UserError(f"{directory}: no {os.path.basename(path)} (not a nat-synth output "
+                            f"directory)")
+    align = os.path.join(directory, "test.align")
+    return rare_words.Inputs(read_lines(train_source), truth.sources,
+                             read_lines(os.path.join(directory, "test.tgt")), read_lines(align),
+                             rare_words.realisations_of(truth.recogniser), bounds, align)
 
 
 def lexicon(args):
@@ -193,7 +219,8 @@ def build_parser():
 
 INPUT_FILES = {"corpus": ("source", "target", "align", "lexicon", "reference_target", "modes",
                           "truth", "nll_nat", "nll_at", "nll_source", "nll_target"),
-               "outputs": ("hyp", "lexicon", "lang"), "system": ("hyp", "lexicon", "lang"),
+               "outputs": ("hyp", "lexicon", "lang", "train_source"),
+               "system": ("hyp", "lexicon", "lang", "train_source"),
                "lexicon": ("target", "labels")}
 INPUT_DIRS = {"corpus": ("data_bin",), "outputs": ("ref_dir", "truth"),
               "system": ("ref_dir", "truth")}

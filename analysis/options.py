@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import List, Optional
 
-from analysis import alignment, levels
+from analysis import alignment, levels, rare_words
 from nat.cli import arg, positive_int
 
 
@@ -26,10 +26,12 @@ def _seed():
 
 @dataclass(kw_only=True)
 class Corpus:
-    """complexity, faithfulness, reordering, mixing of a corpus"""
+    """complexity, faithfulness, reordering, mixing, diversity of a corpus"""
     source: str = arg("source text, one sentence a line")
     target: str = arg("target text, line-aligned")
-    lexicon: Optional[str] = arg("lexicon.json of the synthetic corpus (language mixing)", None)
+    lexicon: Optional[str] = arg("lexicon.json of the synthetic corpus (language mixing; a "
+                                 "nat-synth one also gives synonym diversity against the "
+                                 "generator)", None)
     align: Optional[str] = arg("gold Pharaoh links (then the default aligner is 'gold')", None)
     aligner: Optional[str] = arg("default: gold with --align, else eflomal", None,
                                  choices=alignment.ALIGNERS)
@@ -87,7 +89,14 @@ class Outputs:
     lexicon: Optional[str] = arg("lexicon.json (language mixing of the hypotheses)", None)
     lang: Optional[str] = arg("gold language per line (e.g. test.lang)", None)
     truth: Optional[str] = arg("nat-synth output directory whose test.src the hypotheses "
-                               "translate: exact valid rate (any language, any synonyms)", None)
+                               "translate: exact valid rate (any language, any synonyms), "
+                               "synonym diversity and rare-word recall", None)
+    train_source: Optional[str] = arg("training sources whose word frequencies bucket the "
+                                      "rare-word recall (default: DIR/train.src of --truth)",
+                                      None)
+    rare_buckets: str = arg("upper bounds of the training-frequency buckets of the rare-word "
+                            "recall (the last bucket is above the last bound)",
+                            ",".join(map(str, rare_words.BOUNDS)))
     spm: Optional[str] = _spm()
     out: str = _out()
     name: Optional[str] = _name()

@@ -9,7 +9,10 @@ from nat.textio import write_lines_atomic
 HEADLINE = ("complexity_bits", "faithfulness_bits", "mode_cross_entropy_bits",
             "total_correlation_estimate_bits", "mixed_sentence_rate",
             "language_entropy_bits", "repetition_rate", "repetition_excess", "sacrebleu",
-            "tokenized_bleu", "valid_rate")
+            "tokenized_bleu", "valid_rate", "synonym_entropy_bits", "synonym_entropy_truth_bits",
+            "synonym_entropy_expected_bits", "synonym_variation_kept", "target_types_per_word",
+            "distinct_1", "distinct_2", "distinct_3", "distinct_4", "rare_word_recall",
+            "rare_word_recall_lexicon")
 
 
 def _clean(value):
@@ -115,6 +118,14 @@ def _settings_lines(metrics):
         lines.append(f"- valid rate (exact, against the generator; sources "
                      f"{v['settings']['sources']}): {_fmt(v['valid_rate'])}, {v['n_valid']} of "
                      f"{v['n_sentences']}; by language {shares}")
+    if "distinct" in m:
+        counts = m["distinct"]["ngrams"]
+        lines.append("- distinct-n (distinct / all n-grams, within lines): " + ", ".join(
+            f"{n}: {counts[n]['distinct']} / {counts[n]['total']}" for n in counts))
+    if "synonym_diversity" in m:
+        lines += _synonym_lines(m["synonym_diversity"])
+    if "rare_words" in m:
+        lines += _rare_word_lines(m["rare_words"])
     if "validation" in metrics:
         v = metrics["validation"]
         lines += ["", f"## Validation against {v['truth_file']} (split {v['split']}, mode "
@@ -126,6 +137,41 @@ def _settings_lines(metrics):
         lines += [f"| {k} | {_fmt(x)} |" for k, x in v.items()
                   if k.endswith("_bits") and isinstance(x, float)]
         lines += ["", f"Tolerances used by the tests: {json.dumps(v['tolerances'])}"]
+    return lines
+
+
+def _synonym_lines(d):
+    """Synonym entropy against the generator, overall and per language, and types per word."""
+    def entropy(b):
+        t = b["truth"]
+        return (f"{_fmt(b['value'])} bits (generator H(p) {_fmt(t['value'])}; expected for "
+                f"these counts {_fmt(t['expected_plugin'])} ± {_fmt(t['sampling_sd'])}; kept "
+                f"{_fmt(b['kept'])}; {b['occurrences']} occurrences of {b['words']} words)")
+
+    types = d["target_types_per_word"]
+    lines = [f"- synonym entropy (plug-in, occurrence-weighted; {d['n_invalid']} of "
+             f"{d['n_lines']} lines invalid, left out): {entropy(d)}"]
+    lines += [f"  - {code}: {entropy(b)}" for code, b in d["by_language"].items()
+              if b["occurrences"]]
+    lines.append(f"  - synonyms seen per word: {_fmt(types['value'])} (expected "
+                 f"{_fmt(types['truth_expected'])}, available "
+                 f"{_fmt(types['synonyms_available'])})")
+    return lines
+
+
+def _rare_word_lines(r):
+    """Recall by the source word's training frequency."""
+    st = r["settings"]
+    lines = ["", f"## Rare-word recall (training frequency buckets; pooled = {st['pooled']})",
+             "", "| frequency | source types | reference recall | tokens | lexicon recall | "
+             "occurrences |", "|---|---|---|---|---|---|"]
+    empty = {"recall": None, "total": 0}
+    for name in r["buckets"]:
+        ref, lex = r.get("reference", {}).get(name, empty), r.get("lexicon", {}).get(name, empty)
+        lines.append(f"| {name} | {r['source_types'][name]} | {_fmt(ref['recall'])} | "
+                     f"{ref['total']} | {_fmt(lex['recall'])} | {lex['total']} |")
+    lines.append(f"| pooled | | {_fmt(r.get('reference_pooled'))} | | "
+                 f"{_fmt(r.get('lexicon_pooled'))} | |")
     return lines
 
 
@@ -190,7 +236,10 @@ def write_comparison(table, analyses, out):
              "mode_cross_entropy_bits": "cross-entropy [bits per sentence]",
              "repetition_rate": "repeats / tokens", "faithfulness_bits": "F(d) [bits]",
              "total_correlation_estimate_bits": "NLL_NAT - NLL_AT [bits per sentence]",
-             "valid_rate": "valid translations / hypotheses"}
+             "valid_rate": "valid translations / hypotheses",
+             "synonym_entropy_bits": "synonym entropy [bits]",
+             "synonym_variation_kept": "synonym entropy / expected under the generator",
+             "rare_word_recall": "recall of rare words' reference tokens"}
     for key, ylabel in units.items():
         vals = table["table"].get(key)
         if vals and any(v is not None for v in vals):

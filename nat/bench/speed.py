@@ -152,6 +152,18 @@ def fairseq_rows(teacher_ckpt, nats, data_bin, n_test, ref_tokens_per_sentence, 
 
 
 # ---- sizes ----------------------------------------------------------------------------------
+def all_systems(teacher, nats, data_bin, work, size, threads, device):
+    """The CTranslate2 teachers, then every NAT's torch and ONNX Runtime systems (exports in
+    ``work/size``)."""
+    from nat.bench import speed_systems
+
+    systems = speed_systems.ct2_systems(teacher, data_bin, work, threads, device)
+    for name, checkpoint in nats:
+        systems += speed_systems.nat_systems(name, checkpoint, data_bin,
+                                             os.path.join(work, size), threads, device=device)
+    return systems
+
+
 def _experiment_models(opts):
     from nat.textio import read_lines
 
@@ -180,7 +192,6 @@ def _experiment_models(opts):
 
 
 def tiny_rows(opts, work, threads_list):
-    from nat.bench import speed_systems as S
     from nat.translate.vocab import Vocabulary
 
     teacher_ckpt, nats, data_bin, src_lines, tgt_lines = _experiment_models(opts)
@@ -191,10 +202,7 @@ def tiny_rows(opts, work, threads_list):
     ref_tokens = sum(len(line.split()) for line in tgt_lines[:n])
     rows = []
     for threads in threads_list:
-        systems = S.ct2_systems(teacher_ckpt, data_bin, work, threads, opts.device)
-        for name, ckpt in nats:
-            systems += S.nat_systems(name, ckpt, data_bin, os.path.join(work, "tiny"), threads,
-                                     device=opts.device)
+        systems = all_systems(teacher_ckpt, nats, data_bin, work, "tiny", threads, opts.device)
         rows += time_systems(systems, ar_sources, nat_sources, ref_tokens, opts, "tiny",
                              threads, "natural")
         if opts.fairseq:
@@ -228,16 +236,11 @@ def _base_models(opts, work):
 
 
 def base_rows(opts, work, threads_list):
-    from nat.bench import speed_systems as S
-
     teacher, nats, data_bin = _base_models(opts, work)
     rng = np.random.default_rng(1)
     rows = []
     for threads in threads_list:
-        systems = S.ct2_systems(teacher, data_bin, work, threads, opts.device)
-        for name, path in nats:
-            systems += S.nat_systems(name, path, data_bin, os.path.join(work, "base"), threads,
-                                     device=opts.device)
+        systems = all_systems(teacher, nats, data_bin, work, "base", threads, opts.device)
         for length in opts.lengths:
             n = max(opts.latency_sentences, opts.throughput_sentences)
             words = rng.integers(4, BASE_VOCAB, (n, length)).tolist()

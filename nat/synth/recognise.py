@@ -7,17 +7,20 @@ the object, adverb, adjectives and prepositional phrases are the source's, xc dr
 have equal token length, so the valid outputs of a source in one language are exactly the
 token strings that, cut at the fixed widths of that language's order, hold one of the word's
 realisations in every slot.  Matching slot by slot decides membership without enumerating the
-exponentially many synonym combinations.
+exponentially many synonym combinations.  Each slot maps its realisations to their synonym
+index, so a valid output also says which synonym it used for every word (``choices``).
 """
 
 
 class Realisations:
-    """The valid outputs of one source: per language code, its slots ``(width, allowed)``."""
+    """The valid outputs of one source: per language code, its slots ``(width, allowed)``
+    (``allowed``: realisation -> synonym index) and the source word id of each slot (None for
+    a function token)."""
 
-    __slots__ = ("slots", "lengths")
+    __slots__ = ("slots", "words", "lengths")
 
-    def __init__(self, slots):
-        self.slots = slots
+    def __init__(self, slots, words):
+        self.slots, self.words = slots, words
         self.lengths = {code: sum(w for w, _ in s) for code, s in slots.items()}
 
     def languages(self, output_line):
@@ -26,6 +29,19 @@ class Realisations:
         tokens = output_line.split()
         return frozenset(code for code, slots in self.slots.items()
                          if self.lengths[code] == len(tokens) and _fits(slots, tokens))
+
+    def choices(self, output_line):
+        """``(code, [(word id, synonym index), ...])`` for a valid ``output_line``, one pair
+        per realised source word in target order; None when it is no realisation."""
+        tokens = output_line.split()
+        for code in self.languages(output_line):
+            out, start = [], 0
+            for (width, allowed), word in zip(self.slots[code], self.words[code]):
+                if word is not None:
+                    out.append((word, allowed[tuple(tokens[start:start + width])]))
+                start += width
+            return code, out
+        return None
 
 
 def _fits(slots, tokens):
@@ -38,11 +54,11 @@ def _fits(slots, tokens):
 
 
 def _slot(options):
-    """``(width, allowed)`` of a word's realisations, None when it has no tokens."""
+    """``(width, {realisation: synonym index})`` of a word, None when it has no tokens."""
     widths = {len(opt) for opt in options}
     if len(widths) != 1:
         raise ValueError("synonyms of unequal length: a slot-by-slot match would be wrong")
-    return (widths.pop(), frozenset(options)) if options[0] else None
+    return (widths.pop(), {opt: i for i, opt in enumerate(options)}) if options[0] else None
 
 
 class Recogniser:
@@ -54,21 +70,22 @@ class Recogniser:
         # per language: the slot of each source word id (None if unrealised) and of each
         # function token (what ``order`` writes as ``~i``)
         self._words = [[_slot(opts) for opts in lang.options] for lang in world.languages]
-        self._markers = [[(1, frozenset([(tok,)])) for tok in lang.function_tokens]
+        self._markers = [[(1, {(tok,): 0}) for tok in lang.function_tokens]
                          for lang in world.languages]
 
     def realisations(self, source_line):
         """``Realisations`` of a source line; ``ValueError`` if the grammar cannot parse it."""
         s = self.grammar.parse(source_line)
-        slots = {}
+        slots, slot_words = {}, {}
         for lang, words, markers in zip(self.languages, self._words, self._markers):
-            out = []
+            out, ids = [], []
             for p in lang.order(s):
                 slot = markers[~p] if p < 0 else words[s.src[p]]
                 if slot is not None:
                     out.append(slot)
-            slots[lang.code] = out
-        return Realisations(slots)
+                    ids.append(None if p < 0 else s.src[p])
+            slots[lang.code], slot_words[lang.code] = out, ids
+        return Realisations(slots, slot_words)
 
     def recognise(self, source_line, output_line):
         """``(valid, languages)``: whether ``output_line`` is a realisation of ``source_line``

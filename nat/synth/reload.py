@@ -1,4 +1,5 @@
-"""``load_world``: the generator's fixed part rebuilt from a written ``nat-synth`` directory.
+"""``load_world``: the generator's fixed part rebuilt from a written ``nat-synth`` directory
+(``lexicon_world``: from its ``lexicon.json`` alone, which records the same settings).
 
 The grammar and the three languages depend only on the settings that ``truth.json`` records
 (``grammar_seed`` included), so they are rebuilt from them; the rebuilt lexicon is compared
@@ -31,13 +32,24 @@ def _json(directory, name):
 def load_world(directory):
     """The ``World`` that wrote ``directory``; one-line ``UserError`` if it cannot be rebuilt."""
     settings = _json(directory, "truth.json").get("settings")
+    return _rebuilt(settings, os.path.join(directory, "truth.json"),
+                    _json(directory, "lexicon.json"), os.path.join(directory, "lexicon.json"))
+
+
+def lexicon_world(lexicon, path):
+    """The ``World`` of a parsed nat-synth ``lexicon.json`` (read from ``path``), rebuilt from
+    the settings it records and checked against it like ``load_world``."""
+    return _rebuilt(lexicon.get("settings"), path, lexicon, path)
+
+
+def _rebuilt(settings, settings_path, written, lexicon_path):
     fields = {f.name for f in dataclasses.fields(SynthSettings)}
     if not isinstance(settings, dict) or set(settings) != fields:
-        raise UserError(f"{os.path.join(directory, 'truth.json')}: no complete 'settings' "
-                        f"(not written by this nat-synth)")
+        raise UserError(f"{settings_path}: no complete 'settings' (not written by this "
+                        f"nat-synth)")
     world = World(SynthSettings(**settings).check())
-    written, rebuilt = _json(directory, "lexicon.json"), lexicon_dict(world)
+    rebuilt = lexicon_dict(world)
     if any(written.get(key) != rebuilt[key] for key in CHECKED):
-        raise UserError(f"{os.path.join(directory, 'lexicon.json')}: differs from the lexicon "
-                        f"its settings give (written by another nat-synth version?)")
+        raise UserError(f"{lexicon_path}: differs from the lexicon its settings give "
+                        f"(written by another nat-synth version?)")
     return world

@@ -9,8 +9,8 @@ import contextlib
 
 import numpy as np
 
-from analysis import alignment, bleu, complexity, corpus_stats, distinct, diversity, lextable
-from analysis import mixing
+from analysis import alignment, bleu, calibration, complexity, corpus_stats, distinct, diversity
+from analysis import lextable, mixing, token_labels
 from analysis import progress as progress_bars
 from analysis import rare_words as rare, reordering, repetition, sentence_level, validity
 from analysis.tokens import encode
@@ -220,15 +220,18 @@ def _faithfulness(source, target, reference_target, which, table, unit, measures
 
 def analyze_outputs(hypotheses, references=None, lexicon=None, gold_languages=None,
                     references_by_language=None, name="system", seed=0, truth=None,
-                    rare_words=None):
+                    rare_words=None, confidences=None, entropies=None, bins=calibration.BINS):
     """Measures of a system's outputs: mixing, repetition, distinct-n, BLEU (multi-reference,
     per language), with ``truth`` the exact valid rate and synonym diversity, with
-    ``rare_words`` the rare-word recall.
+    ``rare_words`` the rare-word recall, with ``confidences`` the calibration.
 
     ``references``: list of reference sets (each a list of lines); ``references_by_language``:
     {language: lines} (e.g. the synthetic test.ref.<lang> files); ``truth``: a synthetic
     corpus's ``validity.load(directory)``, whose test sources the hypotheses translate;
-    ``rare_words``: a ``rare_words.Inputs`` whose sources the hypotheses translate."""
+    ``rare_words``: a ``rare_words.Inputs`` whose sources the hypotheses translate;
+    ``confidences`` (and ``entropies``, bits): per hypothesis a list of per-token numbers,
+    judged against ``truth`` when given, else against the references
+    (``analysis.token_labels``)."""
     references = list(references or [])
     by_lang = dict(references_by_language or {})
     sources = {} if truth is None else {truth.sources_path: truth.sources}
@@ -259,6 +262,8 @@ def analyze_outputs(hypotheses, references=None, lexicon=None, gold_languages=No
         metrics["valid_rate"] = measures["validity"]["valid_rate"]
         _synonyms(diversity.synonym_diversity(truth.sources, hypotheses, truth.recogniser,
                                               truth.sources_path), metrics)
+    if confidences is not None:
+        _calibration(hypotheses, confidences, entropies, bins, truth, all_refs, metrics)
     if rare_words is not None:
         block = measures["rare_words"] = rare.rare_word_recall(hypotheses, rare_words)
         metrics["rare_word_recall"] = block.get("reference_pooled")
@@ -280,10 +285,37 @@ def analyze_outputs(hypotheses, references=None, lexicon=None, gold_languages=No
     if rare_words is not None:
         bounds = ",".join(map(str, rare.check_bounds(rare_words.bounds)))
         signature.append(f"rare:clipped/buckets:{bounds}")
+    if confidences is not None:
+        st = measures["calibration"]["settings"]
+        signature.append(f"calibration:equal-width/bins:{st['bins']}/labels:{st['labels']}")
     if "bleu" in measures:
         signature.insert(0, "bleu:(" + measures["bleu"]["sacrebleu"]["signature"] + ")")
     metrics["signature"] = "|".join(signature)
     return metrics
+
+
+def _calibration(hypotheses, confidences, entropies, bins, truth, references, metrics):
+    """The ``calibration`` block (token labels from ``truth``, else the references) and its
+    headline keys into ``metrics``."""
+    calibration.check_counts(confidences, hypotheses, "confidences")
+    if entropies is not None:
+        calibration.check_counts(entropies, hypotheses, "entropies", "entropy")
+    if truth is not None:
+        labels, kind = token_labels.synthetic_labels(hypotheses, truth), "exact-generator"
+    elif references:
+        labels = [token_labels.by_reference(h, refs)
+                  for h, refs in zip(hypotheses, zip(*references))]
+        kind = "reference-clipped"
+    else:
+        raise UserError("calibration needs token labels: give the references or the truth")
+    flat = [c for line in confidences for c in line]
+    block = calibration.calibration(
+        flat, [x for line in labels for x in line], bins,
+        None if entropies is None else [e for line in entropies for e in line])
+    block["settings"]["labels"] = kind
+    metrics["measures"]["calibration"] = block
+    metrics.update({k: block[k] for k in ("ece", "mce", "mean_confidence", "token_accuracy",
+                                          "mean_entropy_bits") if k in block})
 
 
 def compare(analyses):

@@ -4,7 +4,8 @@
                        [--truth truth.json] [--extra-aligners eflomal,ibm1]
                        [--nat-checkpoint NAT.pt --at-checkpoint AT.pt --data-bin BIN] --out D
     nat-analyze outputs --hyp F [--ref F ...] [--ref-dir D] [--lexicon J] [--lang F]
-                        [--truth SYNTH_DIR [--train-source F] [--rare-buckets 2,10,100]] --out D
+                        [--truth SYNTH_DIR [--train-source F] [--rare-buckets 2,10,100]]
+                        [--confidences F [--entropies F] [--calibration-bins 10]] --out D
     nat-analyze compare D1 D2 ... --out D
     nat-analyze lexicon --target F --labels F --out lexicon.json [--min-count N]
 
@@ -13,14 +14,15 @@ are decoded first (``corpus --level subword`` analyses pieces instead); metrics.
 "level".  BLEU is always sacreBLEU on detokenized text.  A nat-synth lexicon.json (corpus) or
 --truth SYNTH_DIR (outputs) adds the synonym diversity against the generator; --truth also the
 rare-word recall (frequencies from --train-source, default SYNTH_DIR/train.src).
+--confidences adds ECE/MCE, tokens labelled exactly against --truth, else against the references.
 """
 import glob
 import json
 import os
 import sys
 
-from analysis import (alignment, api, levels, lexicon as lexicon_io, nll_gap, options,
-                      rare_words, report, validation, validity)
+from analysis import (alignment, api, calibration, levels, lexicon as lexicon_io, nll_gap,
+                      options, rare_words, report, validation, validity)
 from nat import textio
 from nat.cli import ArgumentParser, add_dataclass_arguments, command, config_from
 from nat.errors import UserError
@@ -131,6 +133,7 @@ def outputs(args):
         raise UserError("outputs needs --ref, --ref-dir, --lexicon or --truth (nothing to "
                         "compare with)")
     bounds = rare_words.check_bounds(args.rare_buckets)
+    _check_calibration_options(args)
     if args.train_source and not args.truth:
         raise UserError("--train-source needs --truth (the test set whose words it buckets)")
     truth = validity.load(args.truth) if args.truth else None
@@ -147,13 +150,33 @@ def outputs(args):
             raise UserError(f"no test.ref.<lang> files in {args.ref_dir}")
     lex = lexicon_io.load(args.lexicon) if args.lexicon else None
     gold = read_lines(args.lang) if args.lang else None
+    conf = ent = None
+    if args.confidences:
+        conf = calibration.parse_per_token(read_lines(args.confidences), hyps, args.confidences)
+    if args.entropies:
+        ent = calibration.parse_per_token(read_lines(args.entropies), hyps, args.entropies,
+                                          "entropy", float("inf"))
     metrics = api.analyze_outputs(hyps, refs, lex, gold, by_lang, seed=args.seed,
                                   name=args.name or os.path.basename(os.path.normpath(args.out)),
-                                  truth=truth, rare_words=rare)
+                                  truth=truth, rare_words=rare, confidences=conf, entropies=ent,
+                                  bins=args.calibration_bins)
     metrics["inputs"] = {"hyp": args.hyp, "ref": args.ref, "ref_dir": args.ref_dir,
                          "lexicon": args.lexicon, "lang": args.lang, "truth": args.truth,
-                         "train_source": train_source}
+                         "train_source": train_source, "confidences": args.confidences,
+                         "entropies": args.entropies}
     return conv.annotate(metrics)
+
+
+def _check_calibration_options(args):
+    """--confidences needs token labels (--truth or references) and word-level hypotheses."""
+    if args.entropies and not args.confidences:
+        raise UserError("--entropies needs --confidences")
+    if args.confidences and not (args.truth or args.ref or args.ref_dir):
+        raise UserError("--confidences needs --truth, --ref or --ref-dir (which tokens are "
+                        "correct)")
+    if args.confidences and args.spm:
+        raise UserError("--confidences gives one number per hypothesis token; with --spm the "
+                        "pieces become words and no longer line up (give word-level files)")
 
 
 def _rare_word_inputs(directory, truth, train_source, bounds):
@@ -219,8 +242,8 @@ def build_parser():
 
 INPUT_FILES = {"corpus": ("source", "target", "align", "lexicon", "reference_target", "modes",
                           "truth", "nll_nat", "nll_at", "nll_source", "nll_target"),
-               "outputs": ("hyp", "lexicon", "lang", "train_source"),
-               "system": ("hyp", "lexicon", "lang", "train_source"),
+               "outputs": ("hyp", "lexicon", "lang", "train_source", "confidences", "entropies"),
+               "system": ("hyp", "lexicon", "lang", "train_source", "confidences", "entropies"),
                "lexicon": ("target", "labels")}
 INPUT_DIRS = {"corpus": ("data_bin",), "outputs": ("ref_dir", "truth"),
               "system": ("ref_dir", "truth")}

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import List, Optional
 
-from analysis import alignment, levels, rare_words
+from analysis import alignment, calibration, levels, rare_words
 from nat.cli import arg, positive_int
 
 
@@ -97,6 +97,14 @@ class Outputs:
     rare_buckets: str = arg("upper bounds of the training-frequency buckets of the rare-word "
                             "recall (the last bucket is above the last bound)",
                             ",".join(map(str, rare_words.BOUNDS)))
+    confidences: Optional[str] = arg(
+        "per-token probabilities of the hypotheses, one line each (space-separated, in [0, 1], "
+        "one per hypothesis token): ECE, MCE and a reliability diagram, tokens judged exactly "
+        "against --truth, else by clipped matches with the references", None)
+    entropies: Optional[str] = arg("per-token output entropies in bits, laid out like "
+                                   "--confidences: their mean", None)
+    calibration_bins: int = arg("equal-width confidence bins of the ECE", calibration.BINS,
+                                type=positive_int)
     spm: Optional[str] = _spm()
     out: str = _out()
     name: Optional[str] = _name()

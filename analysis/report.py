@@ -3,7 +3,7 @@ import json
 import math
 import os
 
-from analysis import plots
+from analysis import plots, reliability_plot
 from nat.textio import write_lines_atomic
 
 HEADLINE = ("complexity_bits", "faithfulness_bits", "mode_cross_entropy_bits",
@@ -12,7 +12,8 @@ HEADLINE = ("complexity_bits", "faithfulness_bits", "mode_cross_entropy_bits",
             "tokenized_bleu", "valid_rate", "synonym_entropy_bits", "synonym_entropy_truth_bits",
             "synonym_entropy_expected_bits", "synonym_variation_kept", "target_types_per_word",
             "distinct_1", "distinct_2", "distinct_3", "distinct_4", "rare_word_recall",
-            "rare_word_recall_lexicon")
+            "rare_word_recall_lexicon", "ece", "mce", "mean_confidence", "token_accuracy",
+            "mean_entropy_bits")
 
 
 def _clean(value):
@@ -85,6 +86,11 @@ def _plots_for(metrics, out, prefix=""):
             vals.append(s["score"])
         made.append(("BLEU", plots.bars(os.path.join(out, prefix + "bleu.png"), names, vals,
                                         f"{name}: BLEU", "BLEU [0-100]", "{:.1f}")))
+    if "calibration" in m:
+        c = m["calibration"]
+        made.append(("Reliability diagram", reliability_plot.draw(
+            os.path.join(out, prefix + "reliability.png"), c["reliability"],
+            f"{name}: ECE {c['ece']:.3f}, {c['n_tokens']} tokens ({c['settings']['labels']})")))
     return made
 
 
@@ -126,6 +132,8 @@ def _settings_lines(metrics):
         lines += _synonym_lines(m["synonym_diversity"])
     if "rare_words" in m:
         lines += _rare_word_lines(m["rare_words"])
+    if "calibration" in m:
+        lines += _calibration_lines(m["calibration"])
     if "validation" in metrics:
         v = metrics["validation"]
         lines += ["", f"## Validation against {v['truth_file']} (split {v['split']}, mode "
@@ -172,6 +180,21 @@ def _rare_word_lines(r):
                      f"{ref['total']} | {_fmt(lex['recall'])} | {lex['total']} |")
     lines.append(f"| pooled | | {_fmt(r.get('reference_pooled'))} | | "
                  f"{_fmt(r.get('lexicon_pooled'))} | |")
+    return lines
+
+
+def _calibration_lines(c):
+    """ECE and MCE with the reliability table."""
+    st = c["settings"]
+    entropy = (f", mean entropy {_fmt(c['mean_entropy_bits'])} bits"
+               if "mean_entropy_bits" in c else "")
+    lines = ["", f"## Calibration ({c['n_tokens']} tokens, labels {st['labels']}; {st['bins']} "
+                 f"bins, {st['binning']})", "",
+             f"ECE {_fmt(c['ece'])}, MCE {_fmt(c['mce'])}, mean confidence "
+             f"{_fmt(c['mean_confidence'])}, token accuracy {_fmt(c['token_accuracy'])}{entropy}",
+             "", "| confidence | tokens | mean confidence | accuracy |", "|---|---|---|---|"]
+    lines += [f"| {r['lower']:.2f}-{r['upper']:.2f} | {r['count']} | "
+              f"{_fmt(r['mean_confidence'])} | {_fmt(r['accuracy'])} |" for r in c["reliability"]]
     return lines
 
 
@@ -239,7 +262,8 @@ def write_comparison(table, analyses, out):
              "valid_rate": "valid translations / hypotheses",
              "synonym_entropy_bits": "synonym entropy [bits]",
              "synonym_variation_kept": "synonym entropy / expected under the generator",
-             "rare_word_recall": "recall of rare words' reference tokens"}
+             "rare_word_recall": "recall of rare words' reference tokens",
+             "ece": "expected calibration error", "token_accuracy": "correct tokens / tokens"}
     for key, ylabel in units.items():
         vals = table["table"].get(key)
         if vals and any(v is not None for v in vals):

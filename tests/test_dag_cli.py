@@ -7,7 +7,7 @@ import pytest
 from nat import fairseq_cli
 from nat.textio import count_lines
 
-UPDATES = 16
+from background_runs import DAG_UPDATES as UPDATES
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -25,15 +25,13 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def dag_run(one_thread, toy_data_bin, tmp_path_factory):
-    """(checkpoint, train log text) of nat_dag_tiny trained for a few updates with glancing."""
-    save = str(tmp_path_factory.mktemp("nat_dag"))
-    log = os.path.join(save, "train.log")
-    fairseq_cli.train(toy_data_bin, save, fairseq_cli.Recipe(
-        "nat_dag_tiny", UPDATES, warmup=4, max_tokens=1000, nat=True,
-        extra=["--required-batch-size-multiple", "1", "--log-interval", "1"]), log_path=log)
-    with open(log, encoding="utf-8") as handle:
-        return os.path.join(save, "checkpoint_last.pt"), handle.read()
+def dag_run(one_thread, dag_model):
+    """(checkpoint, train log text) of nat_dag_tiny trained for a few updates with glancing
+    (fairseq-train with a ``Recipe``; ``dag_model`` in conftest.py, trained in one process
+    with the other NATs)."""
+    checkpoint, log = dag_model
+    assert "--arch nat_dag_tiny" in log.splitlines()[0]
+    return checkpoint, log
 
 
 def test_training_loss_decreases(dag_run):
@@ -42,16 +40,18 @@ def test_training_loss_decreases(dag_run):
     assert sum(losses[-3:]) / 3 < 0.8 * sum(losses[:3]) / 3
 
 
-def test_generate_every_id_batch_invariant(dag_run, toy_data_bin, toy_corpus):
+def test_generate_every_id_batch_invariant(dag_run, toy_data_bin, toy_corpus, tmp_path):
+    """fairseq-generate at batch 1 and 64, both in one process (``generate_many``: fairseq's
+    generate per run, every id 0..N-1 checked)."""
     n = count_lines(os.path.join(toy_corpus, "test.src"))
-    outputs = {}
-    for batch_size, strategy in ((1, "viterbi"), (64, "viterbi")):
-        result = fairseq_cli.generate(
-            toy_data_bin, dag_run[0], expected=n, task="translation_lev", beam=1,
-            batch_size=batch_size,
-            extra=["--iter-decode-max-iter", "0", "--model-overrides",
-                   repr({"decode_strategy": strategy, "decode_length_penalty": 1.0})])
-        outputs[batch_size] = result.best()
+    batches = ((1, "viterbi"), (64, "viterbi"))
+    results = fairseq_cli.generate_many([dict(
+        data_bin=toy_data_bin, checkpoint=dag_run[0], expected=n, task="translation_lev",
+        beam=1, batch_size=batch_size,
+        extra=["--iter-decode-max-iter", "0", "--model-overrides",
+               repr({"decode_strategy": strategy, "decode_length_penalty": 1.0})])
+        for batch_size, strategy in batches], str(tmp_path))
+    outputs = {batch_size: result.best() for (batch_size, _), result in zip(batches, results)}
     assert outputs[1] == outputs[64]
     assert sum(1 for h in outputs[1] if h.strip()) >= n // 2      # mostly non-empty outputs
 

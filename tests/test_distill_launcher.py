@@ -6,10 +6,10 @@ import subprocess
 
 import pytest
 
-from distill_helpers import make_inputs, read
+from distill_helpers import FAST, make_inputs, read
 from data_scripts.distill_cli import build_parser, sharding_from_args
 from nat.cli import bin_path
-from nat.distill import launcher
+from nat.distill import DistillConfig, launcher, run
 from nat.errors import UserError
 
 CLI_FAST = ["--beam", "4", "--max-len-a", "1", "--max-len-b", "4", "--threads", "1",
@@ -37,7 +37,9 @@ def distill(args, env=None, prefix=(), expect=0):
 
 @pytest.fixture(scope="module")
 def setup(tiny_teacher, toy_data_bin, toy_corpus, tmp_path_factory):
-    """``(args(out), reference_dir)``: the shared flags and one plain 1-process run."""
+    """``(args(out), reference_dir)``: the shared flags and one plain 1-process run (the
+    ``nat.distill.run`` behind the command, with ``CLI_FAST``'s settings, in this process: the
+    sharded commands below must give its bytes and its store key)."""
     tmp = tmp_path_factory.mktemp("distill_launcher")
     src, tgt = make_inputs(toy_corpus, str(tmp / "in"), count=60)   # 62 lines: 7 chunks
 
@@ -46,7 +48,8 @@ def setup(tiny_teacher, toy_data_bin, toy_corpus, tmp_path_factory):
                 "--target", tgt, "--out", out, *CLI_FAST]
 
     ref = tmp / "ref"
-    distill(args(ref))
+    run(DistillConfig(paths=[tiny_teacher], data_bin=toy_data_bin, source=src, target=tgt,
+                      out=str(ref), **{**FAST, "chunk_size": 10}))   # = CLI_FAST
     return args, ref, tmp
 
 

@@ -15,7 +15,7 @@ import shutil
 
 import pytest
 
-import real_text_sample
+import background_runs
 from data_scripts import experiment_cli
 from nat.errors import UserError
 from nat.experiment import checks, report
@@ -24,17 +24,7 @@ from nat.experiment.pipeline import Experiment
 from nat.experiment.user_data import UserData
 from nat.prepare import subwords
 
-TINY = {
-    "prepare": {"vocab_size": 400, "model_type": "bpe"},
-    "teacher": {"updates": 30, "warmup": 5, "lr": 0.005, "max_tokens": 400},
-    "distill": [{"name": "distilled", "method": "selective", "selective_ter": 0.5,
-                 "backend": "ctranslate2"}],
-    "nat": [{"name": "vanilla", "arch": "nat_vanilla_tiny", "updates": 20, "lr": 0.005,
-             "warmup": 5, "max_tokens": 400, "extra": [], "decode": []}],
-    "train_data": ["raw"],
-    "decode": {"max_len_a": 0, "max_len_b": 30},
-    "speed": {"throughput_batch": 32},
-}
+TINY = background_runs.USER_DATA   # the one real run's settings
 SYSTEMS = {"teacher_beam5", "teacher_greedy", "vanilla_raw"}
 
 
@@ -44,17 +34,16 @@ def lines_of(path):
 
 
 @pytest.fixture(scope="module")
-def raw_dir(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("user_corpus"))
-    real_text_sample.write(path)
-    return path
+def raw_dir(user_corpus):
+    return user_corpus   # the sample of real_text_sample.py (read only here)
 
 
 @pytest.fixture(scope="module")
-def finished_run(raw_dir, tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("experiment_data"))
-    config = presets.deep_merge(presets.resolve("quick"), TINY)
-    results = Experiment(config, out, quiet=True, data=raw_dir).run()
+def finished_run(user_data_experiment):
+    """``(config, out, results)``: ``TINY`` over the quick preset on ``raw_dir`` (run in the
+    background from the start of the session, see conftest.py)."""
+    config, out, results = user_data_experiment
+    assert config == presets.deep_merge(presets.resolve("quick"), TINY)
     return config, out, results
 
 
@@ -156,7 +145,7 @@ def test_results_schema(finished_run, raw_dir):
     assert data["counts"]["train"]["dropped_long"] == 1  # the 300-word pair (> 64 pieces)
     assert on_disk["truth"] is None
     # nat-prepare replaces nat-synth and fairseq-preprocess
-    assert set(on_disk["stages"]) == {"prepare", "train", "decode", "analysis"}
+    assert set(on_disk["stages"]) == {"prepare", "train", "decode", "deploy", "analysis"}
     text = open(os.path.join(out, "report.md"), encoding="utf-8").read()
     for needle in (f"your data `{raw_dir}`", "## Corpus (your data)", "nat-prepare --raw",
                    "nat-distill", "--spm", "word level", "BLEU (3 refs)"):

@@ -1,11 +1,13 @@
 """nat-experiment end to end on a reduced config: schema, report, predictions listed, resume.
 
-Real stages (nat-synth, fairseq-train/generate, nat-distill, nat-analyze), shrunk to about two
-minutes.  Models this small score numbers that move with the CPU's float rounding (a BLEU margin
-asserted here once failed on another machine: 2.7 vs 0.8), so the tests assert what is
-deterministic: every model, corpus and prediction is there with the right types.  Whether the
-literature's predictions hold is the report's job (``nat-experiment --preset quick``); the logic
-that turns numbers into verdicts is tested on hand-made numbers in test_experiment_checks.py.
+Real stages (nat-synth, fairseq-train/generate, nat-distill, nat-analyze), shrunk to about a
+minute (``REDUCED`` in background_runs.py; the run is started in the background when the
+session starts, see conftest.py).  Models this small score numbers that move with the CPU's
+float rounding (a BLEU margin asserted here once failed on another machine: 2.7 vs 0.8), so
+the tests assert what is deterministic: every model, corpus and prediction is there with the
+right types.  Whether the literature's predictions hold is the report's job (``nat-experiment
+--preset quick``); the logic that turns numbers into verdicts is tested on hand-made numbers in
+test_experiment_checks.py.
 """
 import json
 import os
@@ -93,3 +95,22 @@ def test_report_of_a_directory_without_results_is_one_line(tmp_path, capsys, con
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_info.value.code == 2 and len(err) == 1 and message in err[0], err
     assert not (tmp_path / "report.md").exists()
+
+
+def test_deploy_stage(finished_run):
+    """Every one-pass NAT exported (fp32, int8) and timed against the teacher in CTranslate2;
+    the fp32 export translates the test set exactly as fairseq-generate did."""
+    _, out, results = finished_run
+    deploy = results["deploy"]
+    systems = {(r["system"], r["precision"]) for r in deploy["rows"]}
+    for nat in ("vanilla_raw", "vanilla_distilled"):
+        assert {(f"{nat} ONNX Runtime", "fp32"), (f"{nat} ONNX Runtime", "int8"),
+                (f"{nat} torch", "fp32")} <= systems
+        assert deploy["quality"][f"{nat} ONNX Runtime fp32"]["identical_share"] == 1.0
+        assert deploy["quality"][f"{nat} torch fp32"]["identical_share"] == 1.0
+        for precision in ("fp32", "int8"):
+            assert os.path.isfile(os.path.join(out, "export", f"{nat}-{precision}",
+                                               "manifest.json"))
+    assert ("teacher CTranslate2 greedy", "int8") in systems
+    report = open(os.path.join(out, "report.md"), encoding="utf-8").read()
+    assert "## Deployed speed" in report and "vs CT2 greedy / beam 5" in report

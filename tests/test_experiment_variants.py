@@ -5,46 +5,25 @@ only what the variants add is trained: the job runner skips the teacher by its s
 
 The job graph of the full preset is tested without training in test_experiment_plan.py; this
 run checks what only a real run shows: the files each job reads and writes, and results.json.
+The run itself is tests/background_runs.py's ``variants``, started in the background when the
+session starts (conftest.py).
 """
 import json
 import os
-import shutil
 
 import pytest
 
-from nat.experiment import config as presets
-from nat.experiment.pipeline import Experiment
 from nat.textio import count_lines, read_lines
 
-from conftest import REDUCED
+from background_runs import REDUCED
 
 N_TRAIN = REDUCED["corpus"]["train"]
-SMALL = {
-    # one CTranslate2 thread: the distillation runs beside the Word-KD student's training
-    "distill": [{"name": "seqinter", "method": "seqinter", "beam": 4, "threads": 1,
-                 "backend": "ctranslate2"}],
-    "born_again": {"rounds": 1, "from": "seqinter"},
-    "nat": [],
-    "train_data": ["raw"],
-    "ar_students": [{"name": "student_wordkd", "arch": "transformer_student_tiny",
-                     "train_data": "raw", "word_kd": {"alpha": 0.5, "temperature": 1.0},
-                     "updates": 20, "lr": 2e-3, "warmup": 5, "max_tokens": 4096}],
-    "decode": {"max_len_a": 0, "max_len_b": 30},
-    "speed": {"throughput_batch": 64},
-}
 
 
 @pytest.fixture(scope="module")
-def finished_run(reduced_experiment, tmp_path_factory):
-    base_config, base, _ = reduced_experiment
-    out = str(tmp_path_factory.mktemp("variants"))
-    for part in ("data", "bin", os.path.join("checkpoints", "teacher")):
-        shutil.copytree(os.path.join(base, part), os.path.join(out, part))
-    os.makedirs(os.path.join(out, "stages"))
-    for stage in ("corpus", "binarize"):
-        shutil.copy(os.path.join(base, "stages", f"{stage}.json"), os.path.join(out, "stages"))
-    config = presets.deep_merge(base_config, SMALL)
-    results = Experiment(config, out, quiet=True).run()
+def finished_run(variants_experiment):
+    """``(out, results)`` of the run (``VARIANTS`` in background_runs.py over the reduced run)."""
+    _, out, results = variants_experiment
     return out, results
 
 

@@ -31,13 +31,13 @@ def test_teacher_generate_returns_every_id_once(tiny_teacher, toy_data_bin, toy_
     assert many[0].command[:2] == ["fairseq-generate", toy_data_bin]
 
 
-def test_nat_vanilla_tiny_trains_and_generates(toy_data_bin, toy_corpus, tmp_path):
-    save = str(tmp_path / "nat")
-    fairseq_cli.train(toy_data_bin, save, fairseq_cli.Recipe(
-        "nat_vanilla_tiny", 30, lr=1e-3, max_tokens=2000, nat=True),
-        log_path=str(tmp_path / "train.log"))
+def test_nat_vanilla_tiny_trains_and_generates(nat_models, toy_data_bin, toy_corpus):
+    """The session's nat_vanilla_tiny (fairseq-train with a ``Recipe``: ``nat_models`` in
+    conftest.py, shared with test_nat_models_cli.py) decoded by the fairseq-generate command."""
+    checkpoint, log = nat_models["nat_vanilla_tiny"]
+    assert "--arch nat_vanilla_tiny" in log.splitlines()[0] and "done training" in log
     n = count_lines(os.path.join(toy_corpus, "test.src"))
-    result = fairseq_cli.generate(toy_data_bin, os.path.join(save, "checkpoint_last.pt"),
+    result = fairseq_cli.generate(toy_data_bin, checkpoint,
                                   expected=n, task="translation_lev", beam=1, batch_size=50,
                                   extra=["--iter-decode-max-iter", "0"])
     assert len(result.hypotheses) == n

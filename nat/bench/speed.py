@@ -18,6 +18,7 @@ Sizes:
   length; CTC/DAG decode their upsampled length, which the source sets).
 The machine is shared: compare ratios within one run, not absolute times across runs.
 """
+import gc
 import os
 import statistics
 import tempfile
@@ -241,6 +242,7 @@ def base_rows(opts, work, threads_list):
     rows = []
     for threads in threads_list:
         systems = all_systems(teacher, nats, data_bin, work, "base", threads, opts.device)
+        gc.collect()                       # the previous thread count's models and sessions
         for length in opts.lengths:
             n = max(opts.latency_sentences, opts.throughput_sentences)
             words = rng.integers(4, BASE_VOCAB, (n, length)).tolist()

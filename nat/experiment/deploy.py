@@ -46,6 +46,7 @@ def run(experiment, ctx, one_pass_flags):
     tgt_pieces = read_lines(source.pieces("test", "tgt"))
     words_in = read_lines(source.text("test", "src"))
     export_dir = os.path.join(out, "export")
+    hyp_dir = os.path.join(export_dir, "hyps")         # beside, not among, fairseq's hypotheses
 
     vocab = Vocabulary.load(os.path.join(data_bin, "dict.src.txt"))
     ar_sources = [vocab.encode(line) for line in src_pieces]
@@ -75,7 +76,7 @@ def run(experiment, ctx, one_pass_flags):
             path = os.path.join(export_dir, f"{s['name']}-{precision}")
             hyps = Translator.open(path, batch_size=speed_cfg["throughput_batch"]).translate(
                 words_in)
-            hyp_path = os.path.join(out, "hyps", f"{s['name']}.onnx-{precision}.txt")
+            hyp_path = os.path.join(hyp_dir, f"{s['name']}.onnx-{precision}.txt")
             write_lines_atomic(hyp_path, hyps)
             ctx.record(["nat-translate", "--model", path, "--input",
                         source.text("test", "src"), "--output", hyp_path])
@@ -84,11 +85,12 @@ def run(experiment, ctx, one_pass_flags):
         torch_path = Translator.open(s["checkpoint"], data_bin=data_bin,
                                      batch_size=speed_cfg["throughput_batch"])
         hyps = source.to_words(f"{s['name']}.torch", torch_path.translate(src_pieces),
-                               os.path.join(out, "hyps"))
+                               hyp_dir)
         quality[f"{s['name']} torch fp32"] = _quality(bleu, hyps, refs, reference_hyps)
     for system in timed:
         if system.family == "ar":
-            hyps = _ct2_words(system, ar_sources, speed_cfg["throughput_batch"], source, out)
+            hyps = _ct2_words(system, ar_sources, speed_cfg["throughput_batch"], source,
+                              hyp_dir)
             same = "teacher_greedy" if "greedy" in system.name else "teacher_beam5"
             quality[f"{system.name} {system.precision}"] = _quality(bleu, hyps, refs,
                                                                     fairseq_hyps[same])
@@ -111,10 +113,11 @@ def _quality(bleu, hyps, refs, fairseq):
                                             - bleu.bleu(fairseq, refs)["sacrebleu"]["score"], 4)}
 
 
-def _ct2_words(system, sources, batch, source, out):
+def _ct2_words(system, sources, batch, source, hyp_dir):
     """The CTranslate2 teacher's test-set output at word level."""
     lines = []
     for i in range(0, len(sources), batch):
         for result in system.run(sources[i:i + batch], None):
             lines.append(" ".join(result.hypotheses[0]))
-    return source.to_words(system.name.replace(" ", "_"), lines, os.path.join(out, "hyps"))
+    return source.to_words(f"{system.name.replace(' ', '_')}_{system.precision}", lines,
+                           hyp_dir)

@@ -26,6 +26,9 @@ class OnnxGraphs:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # no arena: a large batch's activations (a DAG's B x 8S x V logits) are returned to the
+        # system after the run instead of staying reserved by every session
+        options.enable_cpu_mem_arena = False
         self.sessions = [ort.InferenceSession(os.path.join(directory, name), options,
                                               providers=list(providers))
                          for name in ("encoder.onnx", "decoder.onnx")]

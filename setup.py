@@ -33,6 +33,8 @@ CONSOLE_SCRIPTS = [
     "nat-bench = nat.bench.cli:main",
     "nat-export = data_scripts.export_cli:main",
     "nat-translate = data_scripts.translate_cli:main",
+    "nat-shrink = data_scripts.shrink_cli:main",
+    "nat-multilingual = data_scripts.multilingual_cli:main",
 ]
 
 setup(

@@ -12,7 +12,8 @@ import numpy as np
 from analysis import alignment, bleu, calibration, complexity, corpus_stats, distinct, diversity
 from analysis import lextable, mixing, token_labels
 from analysis import progress as progress_bars
-from analysis import rare_words as rare, reordering, repetition, sentence_level, validity
+from analysis import (rare_words as rare, reordering, repetition, sentence_level, stability,
+                      validity)
 from analysis.tokens import encode
 from nat.errors import UserError
 
@@ -220,7 +221,8 @@ def _faithfulness(source, target, reference_target, which, table, unit, measures
 
 def analyze_outputs(hypotheses, references=None, lexicon=None, gold_languages=None,
                     references_by_language=None, name="system", seed=0, truth=None,
-                    rare_words=None, confidences=None, entropies=None, bins=calibration.BINS):
+                    rare_words=None, confidences=None, entropies=None, bins=calibration.BINS,
+                    other_seed=None, swapped=None):
     """Measures of a system's outputs: mixing, repetition, distinct-n, BLEU (multi-reference,
     per language), with ``truth`` the exact valid rate and synonym diversity, with
     ``rare_words`` the rare-word recall, with ``confidences`` the calibration.
@@ -231,7 +233,9 @@ def analyze_outputs(hypotheses, references=None, lexicon=None, gold_languages=No
     ``rare_words``: a ``rare_words.Inputs`` whose sources the hypotheses translate;
     ``confidences`` (and ``entropies``, bits): per hypothesis a list of per-token numbers,
     judged against ``truth`` when given, else against the references
-    (``analysis.token_labels``)."""
+    (``analysis.token_labels``); ``other_seed``: the hypotheses of the system retrained with
+    another seed; ``swapped``: ``(swapped sources, their hypotheses, name)`` (needs ``truth``)
+    (``analysis.stability``)."""
     references = list(references or [])
     by_lang = dict(references_by_language or {})
     sources = {} if truth is None else {truth.sources_path: truth.sources}
@@ -264,6 +268,16 @@ def analyze_outputs(hypotheses, references=None, lexicon=None, gold_languages=No
                                               truth.sources_path), metrics)
     if confidences is not None:
         _calibration(hypotheses, confidences, entropies, bins, truth, all_refs, metrics)
+    if other_seed is not None:
+        block = measures["seed_stability"] = stability.seed_stability(hypotheses, other_seed)
+        metrics["seed_changed_share"] = block["changed_share"]
+    if swapped is not None:
+        block = measures["swap_stability"] = stability.swap_stability(truth, hypotheses, *swapped)
+        metrics["swap_changed_beyond_edit"] = block["changed_beyond_edit"]
+        metrics["swap_changed_beyond_edit_same_language"] = \
+            block["changed_beyond_edit_same_language"]
+        metrics["swap_language_switched"] = block["language_switched"]
+        metrics["valid_rate_swapped"] = block["valid_rate_swapped"]
     if rare_words is not None:
         block = measures["rare_words"] = rare.rare_word_recall(hypotheses, rare_words)
         metrics["rare_word_recall"] = block.get("reference_pooled")

@@ -134,6 +134,7 @@ def outputs(args):
                         "compare with)")
     bounds = rare_words.check_bounds(args.rare_buckets)
     _check_calibration_options(args)
+    _check_stability_options(args)
     if args.train_source and not args.truth:
         raise UserError("--train-source needs --truth (the test set whose words it buckets)")
     truth = validity.load(args.truth) if args.truth else None
@@ -156,15 +157,30 @@ def outputs(args):
     if args.entropies:
         ent = calibration.parse_per_token(read_lines(args.entropies), hyps, args.entropies,
                                           "entropy", float("inf"))
+    other_seed = _read(args.other_seed, "other seed's hypothesis") if args.other_seed else None
+    swapped = None
+    if args.swapped_source:
+        swapped = (read_lines(args.swapped_source),
+                   _read(args.swapped_hyp, "swapped hypothesis"), args.swapped_source)
     metrics = api.analyze_outputs(hyps, refs, lex, gold, by_lang, seed=args.seed,
                                   name=args.name or os.path.basename(os.path.normpath(args.out)),
                                   truth=truth, rare_words=rare, confidences=conf, entropies=ent,
-                                  bins=args.calibration_bins)
+                                  bins=args.calibration_bins, other_seed=other_seed,
+                                  swapped=swapped)
     metrics["inputs"] = {"hyp": args.hyp, "ref": args.ref, "ref_dir": args.ref_dir,
                          "lexicon": args.lexicon, "lang": args.lang, "truth": args.truth,
                          "train_source": train_source, "confidences": args.confidences,
-                         "entropies": args.entropies}
+                         "entropies": args.entropies, "other_seed": args.other_seed,
+                         "swapped_source": args.swapped_source,
+                         "swapped_hyp": args.swapped_hyp}
     return conv.annotate(metrics)
+
+
+def _check_stability_options(args):
+    if bool(args.swapped_source) != bool(args.swapped_hyp):
+        raise UserError("--swapped-source and --swapped-hyp go together")
+    if args.swapped_source and not args.truth:
+        raise UserError("--swapped-source needs --truth (what a correct translation may change)")
 
 
 def _check_calibration_options(args):

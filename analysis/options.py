@@ -105,6 +105,12 @@ class Outputs:
                                    "--confidences: their mean", None)
     calibration_bins: int = arg("equal-width confidence bins of the ECE", calibration.BINS,
                                 type=positive_int)
+    other_seed: Optional[str] = arg("the same system retrained with another seed, its "
+                                    "hypotheses: the share of outputs that change", None)
+    swapped_source: Optional[str] = arg(
+        "the test sources with one word swapped (nat.synth.perturb; needs --truth and "
+        "--swapped-hyp): the share of outputs that change beyond the swapped word", None)
+    swapped_hyp: Optional[str] = arg("the system's hypotheses of --swapped-source", None)
     spm: Optional[str] = _spm()
     out: str = _out()
     name: Optional[str] = _name()

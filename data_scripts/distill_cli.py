@@ -5,6 +5,11 @@ Example::
     nat-distill --path teacher.pt --data-bin data-bin --source train.src --target train.tgt \\
         --out distilled --method seqkd --beam 5
     fairseq-train distilled/bin --task translation_lev ...
+    # an ensemble teacher (fairseq backend)
+    nat-distill --path a.pt:b.pt:c.pt --data-bin data-bin --source train.src ...
+    # a black-box teacher on monolingual text (one answer line per line, same order)
+    nat-distill --backend command --teacher-cmd "./translate.sh" --source mono.src \
+        --out imitated --no-binarize
 """
 import json
 import os
@@ -14,10 +19,20 @@ from nat.cli import ArgumentParser, add_dataclass_arguments, command, config_fro
 from nat.distill.config import SHARDING, DistillConfig
 
 
+EPILOG = ("--backend command: the teacher is --teacher-cmd, run once per --teacher-batch lines "
+          "(source lines on stdin, one answer line each on stdout, same order; a timeout, a "
+          "non-zero exit, a wrong count or a failed echo check stops the run with one line "
+          "naming the source lines). It has no dictionaries, so the output is binarized only "
+          "with --data-bin (the dictionaries to use); otherwise pass --no-binarize. Without "
+          "--target the source is monolingual: the corpus is the source and the teacher's "
+          "answers (seqkd; nbest and sample with checkpoints).")
+
+
 def build_parser():
     """DistillConfig's flags; ``--num-shards`` defaults to the launcher's count, and
     ``--no-launcher`` (no config field) ignores the launcher."""
-    p = ArgumentParser(prog="nat-distill", description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(prog="nat-distill", description=__doc__.split("\n\n")[0],
+                       epilog=EPILOG)
     by_launcher = (f"default: the launcher's process count (torchrun WORLD_SIZE, Slurm "
                    f"SLURM_ARRAY_TASK_COUNT), else {DistillConfig.num_shards}")
     groups = add_dataclass_arguments(p, DistillConfig, exclude=("launcher", "extra"),

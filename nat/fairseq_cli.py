@@ -183,6 +183,25 @@ class Hypothesis:
     tokens: str      # H- line: hypothesis in the target dictionary's (subword) tokens
     detok: str       # D- line: after --remove-bpe / detokenizer, if any
     score: float
+    #: P- line: log2 probabilities of the decoded ids, specials (<s>, </s>) included
+    positional_scores: list = field(default_factory=list)
+
+
+def token_probabilities(hypotheses):
+    """The model's probability of each token of each hypothesis (``Hypothesis`` list).
+
+    fairseq prints a score for every decoded id, and the H- line leaves the specials out: an
+    autoregressive model and our upsampled NATs score one more id than the line has (</s>),
+    fairseq's length-predicting NATs two (<s> and </s>).  The system's usual surplus is the most
+    common one; a line with another surplus (a special decoded inside the sentence) cannot be
+    matched to its tokens, and gets None."""
+    surplus = [len(h.positional_scores) - len(h.tokens.split()) for h in hypotheses]
+    usual = max(set(surplus), key=surplus.count) if surplus else 1
+    if usual not in (1, 2):
+        return [None] * len(hypotheses)
+    first = usual - 1
+    return [[2.0 ** v for v in h.positional_scores[first:-1]] if extra == usual else None
+            for h, extra in zip(hypotheses, surplus)]
 
 
 @dataclass
@@ -196,14 +215,19 @@ class GenerateResult:
 
 
 _LINE = re.compile(r"^([HD])-(\d+)\t([^\t]*)\t?(.*)$")
+_SCORES = re.compile(r"^P-(\d+)\t(.*)$")
 
 
 def parse_generate_output(text, expected, nbest=1):
     """Collect H-/D- lines by id; raise unless ids are exactly 0..expected-1 with nbest each."""
-    tokens, detok = {}, {}
+    tokens, detok, scores = {}, {}, {}
     for line in text.splitlines():
         match = _LINE.match(line)
         if not match:
+            match = _SCORES.match(line)
+            if match:
+                scores.setdefault(int(match.group(1)), []).append(
+                    [float(v) for v in match.group(2).split()])
             continue
         kind, idx, score, hyp = match.group(1), int(match.group(2)), match.group(3), match.group(4)
         bucket = tokens if kind == "H" else detok
@@ -222,7 +246,9 @@ def parse_generate_output(text, expected, nbest=1):
         if len(hs) != nbest:
             raise UserError(f"fairseq-generate returned {len(hs)} hypotheses for id {idx},"
                             f" expected {nbest}")
-        result.append([Hypothesis(tokens=h[1], detok=d[1], score=h[0]) for h, d in zip(hs, ds)])
+        ps = scores.get(idx, [[]] * len(hs))
+        result.append([Hypothesis(tokens=h[1], detok=d[1], score=h[0], positional_scores=p)
+                       for h, d, p in zip(hs, ds, ps)])
     return result
 
 
@@ -283,3 +309,17 @@ def cuda_available():
         return torch.cuda.is_available() and os.environ.get("NAT_FORCE_CPU") != "1"
     except Exception:  # pragma: no cover - torch is a hard dependency
         return False
+
+
+#: a CMLM (mask-predict, ``cmlm_tiny``), as fairseq's own CMLM recipe trains it
+#: (examples/nonautoregressive_translation/scripts.md): the Levenshtein task with random masking
+#: (between one and all of a target's tokens become ``<unk>``), the NAT loss on those positions.
+#: Pass it as a ``Recipe``'s ``extra`` with ``nat=False`` (it replaces ``NAT_TRAIN``).
+CMLM_TRAIN = ["--task", "translation_lev", "--criterion", "nat_loss", "--noise", "random_mask",
+              "--label-smoothing", "0.1"]
+#: decoding a CMLM with ``generate(..., task="translation_lev", beam=1)``, with
+#: ``--iter-decode-max-iter N`` beside these: N+1 decoder passes (fairseq loops over
+#: ``range(N + 1)``; ``--print-step`` prints N), mask-predict's fixed number.  Without
+#: ``--iter-decode-force-max-iter`` fairseq stops a sentence early once a pass leaves its
+#: re-masked tokens unchanged, and a CMLM then returns hypotheses that still hold ``<unk>``.
+CMLM_DECODE = ["--iter-decode-force-max-iter", "--iter-decode-with-beam", "1"]

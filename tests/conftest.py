@@ -172,6 +172,27 @@ def tiny_teacher(background, toy_data_bin):
     return background.result("teacher")[1]
 
 
+@pytest.fixture(scope="module")
+def tiny_kd_setup(tiny_teacher, toy_data_bin):
+    """(task, the tiny teacher in eval mode, a seeded transformer_student_tiny, a collated batch
+    of 12 valid sentences): the Word-KD and ImitKD criterion tests' inputs (per module)."""
+    import argparse
+
+    import torch
+
+    import fairseq_plugins  # noqa: F401
+    from fairseq import checkpoint_utils, models
+
+    teachers, _, task = checkpoint_utils.load_model_ensemble_and_task(
+        [tiny_teacher], arg_overrides={"data": toy_data_bin})
+    task.load_dataset("valid")
+    dataset = task.dataset("valid")
+    sample = dataset.collater([dataset[i] for i in range(12)])
+    torch.manual_seed(0)
+    student = models.build_model(argparse.Namespace(arch="transformer_student_tiny"), task)
+    return task, teachers[0].eval(), student, sample
+
+
 @pytest.fixture(scope="session")
 def all_nat_models(toy_data_bin, tmp_path_factory):
     """The tiny NATs of ``background_runs.run_nat_models``, trained in one process (here, not in

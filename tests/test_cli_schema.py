@@ -115,7 +115,12 @@ def test_subcommand_gets_the_built_dataclass():
 def test_nat_distill_defaults_are_distill_config_defaults():
     args = distill_cli.build_parser().parse_args(
         ["--path", "t.pt", "--data-bin", "b", "--source", "s", "--target", "t", "--out", "o"])
-    assert_defaults(args, DistillConfig, skip=("num_shards",))
+    assert_defaults(args, DistillConfig, skip=("num_shards", "paths", "data_bin", "target"))
+    assert (args.paths, args.data_bin, args.target) == ("t.pt", "b", "t")
+    # a black-box teacher needs neither checkpoints nor a data-bin nor a target: their
+    # defaults too are the dataclass's
+    minimal = distill_cli.build_parser().parse_args(["--source", "s", "--out", "o"])
+    assert_defaults(minimal, DistillConfig, skip=("num_shards",))
     assert args.num_shards is None                    # the launcher's count, else the default
     assert distill_cli.sharding_from_args(args, {})[0] == \
         field_default(DistillConfig.__dataclass_fields__["num_shards"])

@@ -77,23 +77,6 @@ def test_batch_size_does_not_change_outputs(reference, tiny_teacher, toy_data_bi
         assert [s for _, s in a["hyps"]] == pytest.approx([s for _, s in b["hyps"]], abs=1e-4)
 
 
-def test_ensemble_of_two_copies_equals_the_checkpoint(reference, tiny_teacher, toy_data_bin,
-                                                      inputs, tmp_path):
-    ref_out, ref_manifest = reference
-    copy = str(tmp_path / "copy.pt")
-    shutil.copyfile(tiny_teacher, copy)
-    manifest = run(DistillConfig(paths=[tiny_teacher, copy], data_bin=toy_data_bin,
-                                 source=inputs[0], target=inputs[1], out=str(tmp_path / "out"),
-                                 **FAST))
-    assert len(manifest["teachers"]) == 2
-    ens = store_records(tmp_path / "out", manifest)
-    single = store_records(ref_out, ref_manifest)
-    assert [[h for h, _ in r["hyps"]] for r in ens] == [[h for h, _ in r["hyps"]]
-                                                        for r in single]
-    for a, b in zip(ens, single):
-        assert [s for _, s in a["hyps"]] == pytest.approx([s for _, s in b["hyps"]], abs=1e-4)
-
-
 def test_seqinter_reuses_the_store_and_picks_best_bleu(reference, tiny_teacher, toy_data_bin,
                                                        inputs, tmp_path):
     ref_out, ref_manifest = reference

@@ -27,7 +27,8 @@ def test_results_schema(finished_run):
     with open(os.path.join(out, "results.json"), encoding="utf-8") as handle:
         on_disk = json.load(handle)
     assert {m["name"] for m in on_disk["models"]} == {
-        "teacher_beam5", "teacher_greedy", "vanilla_raw", "vanilla_distilled"}
+        "teacher_beam5", "teacher_greedy", "vanilla_raw", "vanilla_distilled",
+        "vanilla_raw_seed2", "vanilla_distilled_seed2"}
     for model in on_disk["models"]:
         for key in ("name", "train_data", "bleu", "mixed_sentence_rate",
                     "sentences_per_second_batch1"):
@@ -40,6 +41,37 @@ def test_results_schema(finished_run):
     assert "fairseq-train" in report and "nat-distill" in report and "nat-synth" in report
     for figure in ("bleu", "simplex", "complexity", "speed_vs_bleu"):
         assert os.path.getsize(os.path.join(out, "figures", f"{figure}.png")) > 5000
+
+
+def test_what_distillation_lost(finished_run):
+    """The section's measures are there for every system and equal what their files give:
+    per-token confidences line up with the hypotheses, the seed and swap stability recomputed
+    from the decoded files match results.json."""
+    from analysis import stability, validity
+    from nat.textio import read_lines
+
+    _, out, results = finished_run
+    hyps = lambda name: read_lines(os.path.join(out, "hyps", name))  # noqa: E731
+    truth = validity.load(os.path.join(out, "data"))
+    swapped_sources = read_lines(os.path.join(out, "data", "test.swap.src"))
+    for model in results["models"]:
+        name, lost = model["name"], model["lost"]
+        assert 0 <= lost["valid_rate"] <= 1 and lost["ece"] is not None, name
+        own = hyps(f"{name}.txt")
+        confidences = hyps(f"{name}.conf")
+        assert [len(c.split()) for c in confidences] == [len(h.split()) for h in own], name
+        swap = stability.swap_stability(truth, own, swapped_sources, hyps(f"{name}.swap.txt"),
+                                        name)
+        assert lost["swap_changed_beyond_edit"] == swap["changed_beyond_edit"], name
+        if model["family"] == "vanilla" and "retrain_of" not in model:
+            other = hyps(f"{name}_seed2.txt")
+            assert lost["seed_changed_share"] == stability.seed_stability(own, other)[
+                "changed_share"]
+        assert model["parameters"] > 0
+    assert results["models"][0]["lost"]["seed_changed_share"] is None  # teachers: not retrained
+    report = open(os.path.join(out, "report.md"), encoding="utf-8").read()
+    assert "## What distillation lost" in report
+    assert os.path.getsize(os.path.join(out, "figures", "lost.png")) > 5000
 
 
 def test_every_prediction_is_listed_with_a_verdict(finished_run):

@@ -7,21 +7,6 @@ import pytest
 import torch
 
 
-@pytest.fixture(scope="module")
-def setup(tiny_teacher, toy_data_bin):
-    import fairseq_plugins  # noqa: F401
-    from fairseq import checkpoint_utils, models
-
-    teachers, _, task = checkpoint_utils.load_model_ensemble_and_task(
-        [tiny_teacher], arg_overrides={"data": toy_data_bin})
-    task.load_dataset("valid")
-    dataset = task.dataset("valid")
-    sample = dataset.collater([dataset[i] for i in range(12)])
-    torch.manual_seed(0)
-    student = models.build_model(argparse.Namespace(arch="transformer_student_tiny"), task)
-    return task, teachers[0].eval(), student, sample
-
-
 def criterion(task, teacher, alpha, temperature=1.0, eps=0.1):
     from fairseq_plugins.criterions.word_kd import WordKDCriterion
     return WordKDCriterion(task, False, eps, kd_alpha=alpha, kd_temperature=temperature,
@@ -48,10 +33,10 @@ def test_kl_term_matches_brute_force():
         assert word_kd_kl(s, t, mask, temp).item() == pytest.approx(total, rel=1e-5)
 
 
-def test_alpha_zero_equals_label_smoothed_cross_entropy(setup):
+def test_alpha_zero_equals_label_smoothed_cross_entropy(tiny_kd_setup):
     from fairseq.criterions.label_smoothed_cross_entropy import \
         LabelSmoothedCrossEntropyCriterion
-    task, teacher, student, sample = setup
+    task, teacher, student, sample = tiny_kd_setup
     student.eval()
     plain, _, _ = LabelSmoothedCrossEntropyCriterion(task, False, 0.1)(student, sample)
     loss, size, log = criterion(task, teacher, alpha=0.0)(student, sample)
@@ -60,9 +45,9 @@ def test_alpha_zero_equals_label_smoothed_cross_entropy(setup):
     assert size == sample["ntokens"]
 
 
-def test_student_equal_to_teacher_has_zero_kd(setup, tiny_teacher):
+def test_student_equal_to_teacher_has_zero_kd(tiny_kd_setup, tiny_teacher):
     from fairseq import checkpoint_utils
-    task, teacher, student, sample = setup
+    task, teacher, student, sample = tiny_kd_setup
     copies, _ = checkpoint_utils.load_model_ensemble([tiny_teacher], task=task)
     same = copies[0].eval()
     for temperature in (1.0, 3.0):
@@ -73,8 +58,8 @@ def test_student_equal_to_teacher_has_zero_kd(setup, tiny_teacher):
         assert log["kd_loss"].item() > 1.0
 
 
-def test_gradients_flow_only_into_the_student(setup):
-    task, teacher, student, sample = setup
+def test_gradients_flow_only_into_the_student(tiny_kd_setup):
+    task, teacher, student, sample = tiny_kd_setup
     student.train()
     crit = criterion(task, teacher, alpha=0.5, temperature=2.0)
     student.zero_grad()
@@ -86,7 +71,7 @@ def test_gradients_flow_only_into_the_student(setup):
     assert not teacher.training
 
 
-def test_registered_with_fairseq_options(setup, tiny_teacher, toy_data_bin):
+def test_registered_with_fairseq_options(tiny_kd_setup, tiny_teacher, toy_data_bin):
     from fairseq import options, tasks
 
     from nat import fairseq_cli

@@ -35,29 +35,24 @@ def load_teacher(path, task):
     from fairseq import checkpoint_utils
 
     compat.install()
+    # building a model through a translation task with --eval-bleu replaces the task's
+    # validation generator by one over that model: keep the student's
+    generator = getattr(task, "sequence_generator", None)
     models, _ = checkpoint_utils.load_model_ensemble([path], task=task)
+    if generator is not None:
+        task.sequence_generator = generator
     teacher = models[0].eval()
     for param in teacher.parameters():
         param.requires_grad_(False)
     return teacher
 
 
-@register_criterion("word_kd", dataclass=WordKDConfig)
-class WordKDCriterion(LabelSmoothedCrossEntropyCriterion):
-    def __init__(self, task, sentence_avg, label_smoothing, teacher_path="",
-                 kd_alpha=word_kd_loss.ALPHA, kd_temperature=word_kd_loss.TEMPERATURE,
-                 ignore_prefix_size=0, report_accuracy=False, teacher=None):
-        super().__init__(task, sentence_avg, label_smoothing, ignore_prefix_size, report_accuracy)
-        if not 0.0 <= kd_alpha <= 1.0:
-            raise ValueError(f"--kd-alpha {kd_alpha}: must be in [0, 1]")
-        if kd_temperature <= 0:
-            raise ValueError(f"--kd-temperature {kd_temperature}: must be > 0")
-        if teacher is None:
-            if not teacher_path:
-                raise ValueError("--criterion word_kd needs --teacher-path")
-            teacher = load_teacher(teacher_path, task)
-        self.alpha, self.temperature = kd_alpha, kd_temperature
-        self._teacher = (teacher,)  # a tuple: not a submodule, so not trained or saved
+class TeacherHolder:
+    """A criterion's teacher, held outside the module tree (a tuple, not a submodule): neither
+    trained nor saved; moved to the student's device and dtype on first use."""
+
+    def hold_teacher(self, teacher):
+        self._teacher = (teacher,)
 
     @property
     def teacher(self):
@@ -72,6 +67,24 @@ class WordKDCriterion(LabelSmoothedCrossEntropyCriterion):
         teacher.eval()
         with torch.no_grad():
             return teacher(**sample["net_input"])[0]
+
+
+@register_criterion("word_kd", dataclass=WordKDConfig)
+class WordKDCriterion(TeacherHolder, LabelSmoothedCrossEntropyCriterion):
+    def __init__(self, task, sentence_avg, label_smoothing, teacher_path="",
+                 kd_alpha=word_kd_loss.ALPHA, kd_temperature=word_kd_loss.TEMPERATURE,
+                 ignore_prefix_size=0, report_accuracy=False, teacher=None):
+        super().__init__(task, sentence_avg, label_smoothing, ignore_prefix_size, report_accuracy)
+        if not 0.0 <= kd_alpha <= 1.0:
+            raise ValueError(f"--kd-alpha {kd_alpha}: must be in [0, 1]")
+        if kd_temperature <= 0:
+            raise ValueError(f"--kd-temperature {kd_temperature}: must be > 0")
+        if teacher is None:
+            if not teacher_path:
+                raise ValueError("--criterion word_kd needs --teacher-path")
+            teacher = load_teacher(teacher_path, task)
+        self.alpha, self.temperature = kd_alpha, kd_temperature
+        self.hold_teacher(teacher)
 
     def forward(self, model, sample, reduce=True):
         net_output = model(**sample["net_input"])

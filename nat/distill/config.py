@@ -13,21 +13,36 @@ from nat.cli import arg, nonnegative_float, nonnegative_int, positive_float, pos
 from nat.errors import UserError
 
 METHODS = ("seqkd", "seqinter", "nbest", "sample", "selective")
+#: methods that score against the gold target (refused without --target)
+GOLD_METHODS = ("seqinter", "selective")
+#: methods a black-box teacher (one answer per source, no scores) can serve
+BLACK_BOX_METHODS = ("seqkd", "selective")
+#: backends that decode teacher checkpoints (what nat.experiment offers)
 BACKENDS = ("fairseq", "ctranslate2")
+#: nat-distill's backends: those, and a black-box teacher (a shell command or, through the API,
+#: a Python callable; nat/distill/backend_command.py)
+COMMAND = "command"
+ALL_BACKENDS = BACKENDS + (COMMAND,)
 LONG_SOURCE_POLICIES = ("raw", "truncate", "error")
 BINARIZABLE_SPLITS = fairseq_cli.SPLIT_FLAGS  # the splits fairseq-preprocess binarizes
 #: the groups of nat-distill's --help
-IO, SELECTION, DECODING, SHARDING = ("inputs and outputs", "selection", "decoding",
-                                     "sharding and resume")
+IO, SELECTION, DECODING, SHARDING, BLACK_BOX = (
+    "inputs and outputs", "selection", "decoding", "sharding and resume",
+    "black-box teacher (--backend command)")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DistillConfig:
-    paths: List[str] = arg("teacher checkpoint(s), T1.pt[:T2.pt] = ensemble", flag="--path",
-                           metavar="PATH", group=IO)
-    data_bin: str = arg("directory with the teacher's dictionaries", group=IO)
+    paths: List[str] = arg("teacher checkpoint(s); T1.pt:T2.pt[:...] = an ensemble (fairseq "
+                           "backend: the members' probabilities averaged at each step)", [],
+                           flag="--path", metavar="PATH", group=IO)
+    data_bin: Optional[str] = arg("directory with the teacher's dictionaries (--backend "
+                                  "command: the dictionaries to binarize with; without it pass "
+                                  "--no-binarize)", None, group=IO)
     source: str = arg("tokenized source text, one sentence a line", group=IO)
-    target: str = arg("gold target text, line-aligned", group=IO)
+    target: Optional[str] = arg("gold target text, line-aligned; omit it to distill "
+                                "monolingual source text (then no seqinter/selective)", None,
+                                group=IO)
     out: str = arg("output directory", group=IO)
     method: str = arg("seqkd: the teacher's top-1; seqinter: the hypothesis of best sentence "
                       "BLEU; nbest: K pairs per source; sample: K samples; selective: the raw "
@@ -37,8 +52,8 @@ class DistillConfig:
     nbest: Optional[int] = arg("outputs per source: nbest (default --beam) and sample (default "
                                "1 = samples drawn); the store always keeps the whole beam",
                                None, type=positive_int, group=SELECTION)
-    backend: str = arg("teacher decoder (ctranslate2: one checkpoint)", "fairseq",
-                       choices=BACKENDS, group=DECODING)
+    backend: str = arg("teacher decoder (ctranslate2: one checkpoint; command: a black box, "
+                       "see --teacher-cmd)", "fairseq", choices=ALL_BACKENDS, group=DECODING)
     num_shards: int = arg("shards the source is cut into", 1, type=positive_int, group=SHARDING)
     shard_id: Optional[int] = arg(
         "decode only this shard (no merge); default: the launcher's (torchrun RANK, Slurm array "
@@ -91,6 +106,20 @@ class DistillConfig:
                              "write OUT/SPLIT.detok.LANG, the corpus decoded to words (SPLIT.LANG "
                              "stays subwords for binarization); seqinter/selective then score "
                              "words", None, group=IO)
+    teacher_cmd: Optional[str] = arg(
+        "shell command (/bin/sh -c) that reads source lines on stdin and writes exactly one "
+        "answer line per line on stdout, in order; no scores, so only --method seqkd, or "
+        "selective with --target", None, group=BLACK_BOX)
+    teacher_batch: int = arg("source lines per call of the command (a call never spans two "
+                             "--chunk-size chunks)", 500, type=positive_int, group=BLACK_BOX)
+    teacher_timeout: float = arg("seconds one call may take before it is killed and reported",
+                                 600.0, type=positive_float, group=BLACK_BOX)
+    echo_probes: int = arg("lines of each call sent twice at seeded positions; the two answers "
+                           "must agree, so a command that reorders lines (sorts, shuffles, "
+                           "reverses, shifts) or is not deterministic is reported. It misses a "
+                           "reordering that leaves every probe's copies on answers of one line "
+                           "(e.g. two other lines swapped); 0: no check", 4,
+                           type=nonnegative_int, group=BLACK_BOX)
     progress: bool = arg("no progress bar", True, flag="--quiet")
     extra: dict = field(default_factory=dict)
 
@@ -118,13 +147,29 @@ class DistillConfig:
             return self.nbest or self.beam
         return self.store_nbest if self.sampling else 1
 
+    @property
+    def black_box(self):
+        return self.backend == COMMAND
+
     def validate(self):
-        if not self.paths:
-            raise UserError("--path: give at least one teacher checkpoint")
         if self.method not in METHODS:
             raise UserError(f"--method {self.method}: choose one of {', '.join(METHODS)}")
-        if self.backend not in BACKENDS:
-            raise UserError(f"--backend {self.backend}: choose one of {', '.join(BACKENDS)}")
+        if self.backend not in ALL_BACKENDS:
+            raise UserError(f"--backend {self.backend}: choose one of "
+                            f"{', '.join(ALL_BACKENDS)}")
+        if self.black_box:
+            self._validate_black_box()
+        else:
+            if not self.paths:
+                raise UserError("--path: give at least one teacher checkpoint")
+            if self.data_bin is None:
+                raise UserError(f"--backend {self.backend}: give --data-bin, the directory "
+                                f"with the teacher's dictionaries")
+            if self.teacher_cmd is not None:
+                raise UserError("--teacher-cmd is a black-box teacher: add --backend command")
+        if self.target is None and self.method in GOLD_METHODS:
+            raise UserError(f"--method {self.method} scores against the gold target: give "
+                            f"--target (monolingual source text: seqkd, nbest or sample)")
         if self.long_source not in LONG_SOURCE_POLICIES:
             raise UserError(f"--long-source {self.long_source}: choose one of "
                             f"{', '.join(LONG_SOURCE_POLICIES)}")
@@ -159,6 +204,10 @@ class DistillConfig:
         if self.binarize and self.split not in BINARIZABLE_SPLITS:
             raise UserError(f"--split {self.split}: fairseq-preprocess binarizes only "
                             f"{', '.join(BINARIZABLE_SPLITS)} (or pass --no-binarize)")
+        if not self.teacher_timeout > 0:
+            raise UserError(f"--teacher-timeout {self.teacher_timeout}: must be > 0")
+        if self.teacher_batch < 1 or self.echo_probes < 0:
+            raise UserError("--teacher-batch must be >= 1 and --echo-probes >= 0")
         if self.backend == "ctranslate2":
             if len(self.paths) > 1:
                 raise UserError("--backend ctranslate2 decodes one checkpoint; use --backend "
@@ -166,8 +215,30 @@ class DistillConfig:
             if self.max_len_a != 0:
                 raise UserError("--backend ctranslate2 supports only --max-len-a 0")
 
+    def _validate_black_box(self):
+        """A black box answers one line per source, with no scores and no checkpoint."""
+        if self.paths:
+            what = "an ensemble" if len(self.paths) > 1 else "checkpoints"
+            raise UserError(f"--backend command cannot decode {what} (--path): its teacher is "
+                            f"--teacher-cmd; use --backend fairseq for checkpoints")
+        if self.method not in BLACK_BOX_METHODS:
+            raise UserError(f"--backend command gives one answer per source and no scores: "
+                            f"--method {self.method} needs the teacher's K-best list or "
+                            f"samples (use seqkd, or selective with --target)")
+        if self.binarize and self.data_bin is None:
+            raise UserError("--backend command has no teacher dictionaries: binarizing needs "
+                            "--data-bin DIR with dict.SRC.txt and dict.TGT.txt (the student's), "
+                            "or pass --no-binarize")
+
     def decoding(self, teacher_hashes, source_sha256, source_positions):
-        """Everything that can change the decoded n-best store (its cache key)."""
+        """Everything that can change the decoded n-best store (its cache key).  For a black
+        box, ``teacher_hashes`` is its identity (command string and executable hash)."""
+        if self.black_box:
+            return {"teacher": teacher_hashes, "source_sha256": source_sha256,
+                    "backend": self.backend, "chunk_size": self.chunk_size,
+                    "teacher_batch": self.teacher_batch, "echo_probes": self.echo_probes,
+                    "seed": self.seed, "long_source": self.long_source,
+                    "max_source_positions": source_positions}
         settings = {"teachers": list(teacher_hashes), "source_sha256": source_sha256,
                     "backend": self.backend, "beam": self.beam, "kept": self.store_nbest,
                     "sampling": self.sampling, "lenpen": self.lenpen,

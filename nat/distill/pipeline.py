@@ -1,5 +1,9 @@
 """``run(cfg)``: check inputs, decode missing chunks, merge, select, write, binarize, manifest.
 
+The teacher is checkpoints (fairseq, CTranslate2: ``teacher.describe``) or a black box
+(``backend_command``: a command or a Python callable); without ``--target`` the source is
+monolingual text and the corpus is the source with the teacher's answers.
+
 Order of failure: every input check (line counts, UTF-8, teacher files, source lengths under the
 "error" policy) happens before any decoding.  A killed run resumes from its finished chunks; the
 outputs and binaries are rewritten from the store, so a re-run yields the same bytes.
@@ -25,18 +29,24 @@ from nat.errors import UserError
 def check_paths(cfg):
     """Every input file, the data-bin and the output directory, before anything is read."""
     textio.input_file(cfg.source, "--source")
-    textio.input_file(cfg.target, "--target")
+    if cfg.target is not None:
+        textio.input_file(cfg.target, "--target")
     if cfg.valid_source:
         textio.input_file(cfg.valid_source, "--valid-source")
         textio.input_file(cfg.valid_target, "--valid-target")
-    textio.input_dir(cfg.data_bin, "--data-bin")
+    if cfg.data_bin is not None:
+        textio.input_dir(cfg.data_bin, "--data-bin")
     textio.output_dir(cfg.out, "--out")
 
 
 def read_inputs(cfg):
-    """Source and target lines; counts are compared before anything is decoded."""
-    textio.check_parallel(cfg.source, cfg.target)
-    sources, targets = textio.read_lines(cfg.source), textio.read_lines(cfg.target)
+    """Source and target lines (targets None: monolingual); counts are compared before anything
+    is decoded."""
+    if cfg.target is None:
+        sources, targets = textio.read_lines(cfg.source), None
+    else:
+        textio.check_parallel(cfg.source, cfg.target)
+        sources, targets = textio.read_lines(cfg.source), textio.read_lines(cfg.target)
     if not sources:
         raise UserError(f"{cfg.source}: no lines to distill")
     if cfg.valid_source:
@@ -47,17 +57,22 @@ def read_inputs(cfg):
     return sources, targets, valid
 
 
-def plan_sources(cfg, sources, limit):
-    """Token lists to decode and their status under the over-long-source policy."""
+def plan_sources(cfg, sources, limit, monolingual=False):
+    """Token lists to decode and their status under the over-long-source policy (``limit``
+    None: a black box without --max-source-positions, every line is decoded)."""
     tokens, status = [], []
     for number, line in enumerate(sources, start=1):
         words = line.split()
-        if len(words) + 1 <= limit:  # +1: the end-of-sentence token
+        if limit is None or len(words) + 1 <= limit:  # +1: the end-of-sentence token
             tokens.append(words)
             status.append("decoded")
         elif cfg.long_source == "error":
             raise UserError(f"{cfg.source}:{number}: {len(words)} tokens + </s> exceed the "
                             f"teacher's {limit} source positions (see --long-source)")
+        elif monolingual and cfg.long_source == "raw":
+            raise UserError(f"{cfg.source}:{number}: {len(words)} tokens + </s> exceed the "
+                            f"teacher's {limit} source positions and there is no --target to "
+                            f"keep (use --long-source truncate or error)")
         elif cfg.long_source == "truncate":
             tokens.append(words[:limit - 1])
             status.append("truncated")
@@ -67,11 +82,20 @@ def plan_sources(cfg, sources, limit):
     return tokens, status
 
 
-def decode_chunk(backend, cfg, store, chunk, tokens, status, hashes, on_batch):
+def backend_inputs(cfg, sources, tokens, status):
+    """What each backend decodes: token lists, or for a black box ``(id, line)`` (the line as
+    read, or its truncation); None where nothing is decoded."""
+    if not cfg.black_box:
+        return tokens
+    return [None if t is None else (i, sources[i] if s == "decoded" else " ".join(t))
+            for i, (t, s) in enumerate(zip(tokens, status))]
+
+
+def decode_chunk(backend, cfg, store, chunk, inputs, tokens, status, hashes, on_batch):
     index, first, end = chunk
     todo = [i for i in range(first, end) if tokens[i] is not None]
     started = time.perf_counter()
-    hyps = backend.decode([tokens[i] for i in todo], seed=cfg.seed + index, on_batch=on_batch)
+    hyps = backend.decode([inputs[i] for i in todo], seed=cfg.seed + index, on_batch=on_batch)
     elapsed = time.perf_counter() - started
     by_id = dict(zip(todo, hyps))
     records = []
@@ -79,12 +103,16 @@ def decode_chunk(backend, cfg, store, chunk, tokens, status, hashes, on_batch):
         nbest = by_id.get(i, [])
         limit = backend.max_len(len(tokens[i]) + 1) if tokens[i] is not None else None
         records.append({"id": i, "src": hashes[i], "status": status[i], "hyps": nbest,
-                        "hit_max_len": sum(len(t.split()) >= limit for t, _ in nbest)})
+                        "hit_max_len": sum(limit is not None and len(t.split()) >= limit
+                                           for t, _ in nbest)})
     store.write_chunk(index, first, end, records,
                       {"decode_s": round(elapsed, 3), "decoded": len(todo)})
 
 
-def make_backend(cfg, teacher):
+def make_backend(cfg, teacher, teacher_fn=None):
+    if cfg.black_box:
+        from nat.distill.backend_command import BlackBoxBackend
+        return BlackBoxBackend(cfg, teacher, teacher_fn)
     if cfg.backend == "ctranslate2":
         from nat.distill.backend_ct2 import CTranslate2Backend
         return CTranslate2Backend(cfg, teacher)
@@ -92,7 +120,7 @@ def make_backend(cfg, teacher):
     return FairseqBackend(cfg, teacher)
 
 
-def decode_shards(cfg, teacher, store, tokens, status, hashes):
+def decode_shards(cfg, teacher, store, inputs, tokens, status, hashes, teacher_fn=None):
     """Decode every missing chunk of the requested shards; returns backend info (or None)."""
     from tqdm import tqdm
 
@@ -103,7 +131,7 @@ def decode_shards(cfg, teacher, store, tokens, status, hashes):
     plan = {s: shard_chunks(len(tokens), cfg.chunk_size, cfg.num_shards, s) for s in shard_ids}
     missing = [c for s, chunks in plan.items() if not store.shard_done(cfg.num_shards, s)
                for c in chunks if not store.has_chunk(c[0])]
-    backend = make_backend(cfg, teacher) if missing else None
+    backend = make_backend(cfg, teacher, teacher_fn) if missing else None
     with tqdm(total=sum(c[2] - c[1] for c in missing), unit="sent", file=sys.stderr,
               disable=not cfg.progress or not missing, desc="nat-distill") as bar:
         for shard_id, chunks in plan.items():
@@ -111,7 +139,8 @@ def decode_shards(cfg, teacher, store, tokens, status, hashes):
                 continue
             for chunk in chunks:
                 if not store.has_chunk(chunk[0]):
-                    decode_chunk(backend, cfg, store, chunk, tokens, status, hashes, bar.update)
+                    decode_chunk(backend, cfg, store, chunk, inputs, tokens, status, hashes,
+                                 bar.update)
             store.write_shard(cfg.num_shards, shard_id, chunks, launcher=cfg.launcher)
     return {"decoded_chunks_now": len(missing), **(backend.info() if backend else {})}
 
@@ -201,26 +230,53 @@ def remove_stale_temp_files(out, store_root):
                     os.unlink(path)
 
 
-def unknown_tokens(sources, dictionary):
-    """Source tokens the teacher's dictionary lacks (decoded as <unk>): counts and first line."""
+def unknown_tokens(lines_of_text, dictionary, side="source"):
+    """Tokens the dictionary lacks (decoded or binarized as <unk>): counts and first line."""
     from nat.distill.teacher import dictionary_symbols
 
+    if dictionary is None:      # a black box without --data-bin: no dictionary to compare
+        return {}
     known = set(dictionary_symbols(dictionary))
     tokens = lines = 0
     first = longest = None
-    for number, line in enumerate(sources, start=1):
+    for number, line in enumerate(lines_of_text, start=1):
         missing = [w for w in line.split() if w not in known]
         if missing:
             tokens += len(missing)
             lines += 1
             first = first or number
             longest = max([longest or 0] + [len(w) for w in missing])
-    return {"unknown_source_tokens": tokens, "sources_with_unknown_tokens": lines,
-            "first_source_line_with_unknown_token": first,
-            "longest_unknown_source_token_chars": longest}
+    return {f"unknown_{side}_tokens": tokens, f"{side}s_with_unknown_tokens": lines,
+            f"first_{side}_line_with_unknown_token": first,
+            f"longest_unknown_{side}_token_chars": longest}
 
 
-def run(cfg):
+def describe_teacher(cfg, teacher_fn=None):
+    """Checkpoints (checked to be autoregressive) or a black box; one line on bad input."""
+    if cfg.black_box:
+        from nat.distill import backend_command
+        return backend_command.describe(cfg, teacher_fn)
+    if teacher_fn is not None:
+        raise UserError(f"a Python teacher needs backend='command', not {cfg.backend!r}")
+    teacher = describe(cfg.paths, cfg.data_bin, cfg.source_lang, cfg.target_lang)
+    check_autoregressive(teacher)      # a NAT teacher: one line, before anything is written
+    return teacher
+
+
+def select_pairs(cfg, records, sources, targets, scorer):
+    """The selection pass; monolingual input has no gold target to fall back to, so an empty
+    answer stays empty (counted as ``empty_hypothesis_kept``)."""
+    gold = targets if targets is not None else [""] * len(sources)
+    pairs, fallbacks = select(records, sources, gold, cfg.method, cfg.output_nbest, scorer,
+                              cfg.selective_ter)
+    if targets is None and "empty_hypothesis" in fallbacks:
+        fallbacks["empty_hypothesis_kept"] = fallbacks.pop("empty_hypothesis")
+    return pairs, fallbacks
+
+
+def run(cfg, teacher_fn=None):
+    """The pipeline for ``cfg``; ``teacher_fn`` (``list[str] -> list[str]``) is the teacher of
+    ``backend="command"`` through the API, instead of ``teacher_cmd``."""
     started = time.time()
     check_paths(cfg)
     sources, targets, valid = read_inputs(cfg)
@@ -228,18 +284,19 @@ def run(cfg):
         from nat.prepare import subwords
         for model in subwords.models_for(cfg.spm).values():
             subwords.load(model)
-    teacher = describe(cfg.paths, cfg.data_bin, cfg.source_lang, cfg.target_lang)
-    check_autoregressive(teacher)      # a NAT teacher: one line, before anything is written
+    teacher = describe_teacher(cfg, teacher_fn)
     limit = teacher.max_source_positions
     if cfg.max_source_positions:
-        limit = min(limit, cfg.max_source_positions)
-    tokens, status = plan_sources(cfg, sources, limit)
+        limit = min(limit or cfg.max_source_positions, cfg.max_source_positions)
+    tokens, status = plan_sources(cfg, sources, limit, monolingual=targets is None)
     hashes = [line_hash(s) for s in sources]
-    settings = cfg.decoding(teacher.sha256, file_sha256(cfg.source), limit)
+    identity = teacher.store_identity() if cfg.black_box else teacher.sha256
+    settings = cfg.decoding(identity, file_sha256(cfg.source), limit)
     key = json_key(settings)
     store = Store(os.path.join(cfg.out, "store", key))
     store.bind(settings)
-    backend_info = decode_shards(cfg, teacher, store, tokens, status, hashes)
+    inputs = backend_inputs(cfg, sources, tokens, status)
+    backend_info = decode_shards(cfg, teacher, store, inputs, tokens, status, hashes, teacher_fn)
     if cfg.shard_id is not None:
         return {"shard_id": cfg.shard_id, "num_shards": cfg.num_shards, "store": store.root,
                 "done": True, "launcher": cfg.launcher, **backend_info}
@@ -248,8 +305,7 @@ def run(cfg):
     remove_stale_temp_files(cfg.out, store.root)
     needs_scorer = cfg.method in ("seqinter", "selective")
     scorer = SentenceScorer(cfg.bleu_tokenize, cfg.bleu_remove_bpe) if needs_scorer else None
-    pairs, fallbacks = select(records, sources, targets, cfg.method, cfg.output_nbest, scorer,
-                              cfg.selective_ter)
+    pairs, fallbacks = select_pairs(cfg, records, sources, targets, scorer)
     check_alignment(pairs, len(sources), cfg.output_nbest)
     # every output is made in a staging directory and moved into OUT at the end (manifest
     # last): a run killed while writing or binarizing leaves no complete-looking corpus
@@ -280,15 +336,18 @@ def run(cfg):
     manifest = {
         "tool": "nat-distill",
         "command": manifest_mod.command_line(),
-        "teachers": [{"path": os.path.abspath(p), "sha256": h, "arch": a}
-                     for p, h, a in zip(teacher.paths, teacher.sha256, teacher.archs)],
+        "teachers": teacher.members(),
+        "ensemble": teacher.ensemble(),
         "teacher_label": teacher.label,
-        "dictionaries": {teacher.source_lang: file_sha256(teacher.src_dict),
-                         teacher.target_lang: file_sha256(teacher.tgt_dict)},
+        "dictionaries": ({teacher.source_lang: file_sha256(teacher.src_dict),
+                          teacher.target_lang: file_sha256(teacher.tgt_dict)}
+                         if teacher.src_dict else None),
         "languages": {"source": teacher.source_lang, "target": teacher.target_lang},
-        "inputs": {"source": os.path.abspath(cfg.source), "target": os.path.abspath(cfg.target),
+        "inputs": {"source": os.path.abspath(cfg.source),
+                   "target": os.path.abspath(cfg.target) if cfg.target else None,
                    "source_sha256": settings["source_sha256"],
-                   "target_sha256": file_sha256(cfg.target)},
+                   "target_sha256": file_sha256(cfg.target) if cfg.target else None,
+                   "monolingual": cfg.target is None},
         "split": cfg.split,
         "decoding": settings, "store": os.path.relpath(store.root, cfg.out), "store_key": key,
         "selection": {**cfg.selection(), **(scorer.signatures() if scorer else {})},
@@ -299,7 +358,9 @@ def run(cfg):
         "counts": {"sources": len(sources), "outputs": len(pairs), "decoded": decoded,
                    "not_decoded": status.count("long_source"),
                    "empty_sources": sum(1 for s in sources if not s.strip()),
-                   **unknown_tokens(sources, teacher.src_dict)},
+                   **unknown_tokens(sources, teacher.src_dict),
+                   **(unknown_tokens([p[2] for p in pairs], teacher.tgt_dict, "target")
+                      if cfg.black_box else {})},
         "fallbacks": fallbacks,
         "truncations": {"source_truncated": status.count("truncated"),
                         "source_positions": limit,

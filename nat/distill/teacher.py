@@ -5,7 +5,7 @@ Read from the checkpoints with the safe loader, so bad settings fail before any 
 import glob
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import List
 
 from nat.hashing import file_sha256
@@ -22,11 +22,29 @@ class TeacherInfo:
     src_dict: str
     tgt_dict: str
     max_source_positions: int
+    member_positions: List[int] = field(default_factory=list)  # each checkpoint's own limit
 
     @property
     def label(self):
         """Teacher identity stored with every hypothesis: short checkpoint hashes."""
         return "+".join(h[:12] for h in self.sha256)
+
+    def members(self):
+        """The manifest's ``teachers``: every checkpoint (ensemble member) with its identity."""
+        positions = self.member_positions or [self.max_source_positions] * len(self.paths)
+        return [{"path": os.path.abspath(p), "sha256": h, "arch": a, "max_source_positions": n}
+                for p, h, a, n in zip(self.paths, self.sha256, self.archs, positions)]
+
+    def ensemble(self):
+        """How the members are combined (None for one checkpoint): fairseq's EnsembleModel
+        averages the members' probabilities at every decoding step (log of the mean, uniform
+        weights); the task setup (languages, dictionaries) is the first member's."""
+        if len(self.paths) < 2:
+            return None
+        return {"members": len(self.paths), "distinct_checkpoints": len(set(self.sha256)),
+                "combination": "mean of the members' token probabilities at each step "
+                               "(fairseq EnsembleModel: logsumexp(log p_i) - log N)",
+                "weights": "uniform", "source_positions": "the smallest member's"}
 
 
 def _get(obj, name, default=None):
@@ -142,23 +160,45 @@ def describe(paths, data_bin, source_lang=None, target_lang=None, flag="--path")
         states.append({"model": {k: v for k, v in (state.get("model") or {}).items()
                                  if k in _EMBEDDINGS["source"] + _EMBEDDINGS["target"]}})
         del state
-    src, tgt = source_lang, target_lang
-    if src is None or tgt is None:
-        known = {pair for pair in langs if None not in pair}
-        inferred = known.pop() if len(known) == 1 else infer_langs(data_bin)
-        if inferred is None:
-            raise UserError(f"cannot tell the language pair from the checkpoints or {data_bin}; "
-                            f"pass --source-lang and --target-lang")
-        src, tgt = src or inferred[0], tgt or inferred[1]
-    dicts = [os.path.join(data_bin, f"dict.{lang}.txt") for lang in (src, tgt)]
-    for path in dicts:
-        if not os.path.isfile(path):
-            raise UserError(f"--data-bin: dictionary {path} not found")
+    known = {pair for pair in langs if None not in pair}
+    if len(known) > 1 and (source_lang is None or target_lang is None):
+        pairs = ", ".join(sorted(f"{a}-{b}" for a, b in known))
+        raise UserError(f"{flag}: the ensemble's checkpoints were trained on different language "
+                        f"pairs ({pairs}); give members of one pair (or --source-lang and "
+                        f"--target-lang if they are one pair under other names)")
+    src, tgt = resolve_languages(data_bin, source_lang, target_lang, known, "the checkpoints")
+    dicts = dictionary_paths(data_bin, src, tgt)
     for path, state in zip(paths, states):
         check_dictionaries(path, state, dicts, data_bin, flag)
     return TeacherInfo(paths=list(paths), sha256=hashes, archs=archs, source_lang=src,
                        target_lang=tgt, src_dict=dicts[0], tgt_dict=dicts[1],
-                       max_source_positions=min(limits))
+                       max_source_positions=min(limits), member_positions=limits)
+
+
+def resolve_languages(data_bin, source_lang, target_lang, known=(), where=None):
+    """``(src, tgt)``: the flags, else the one pair ``known`` (from ``where``, e.g. the
+    checkpoints), else the pair binarized in ``data_bin``; a one-line UserError when none
+    tells."""
+    src, tgt = source_lang, target_lang
+    if src is None or tgt is None:
+        known = set(known)
+        inferred = known.pop() if len(known) == 1 else (infer_langs(data_bin) if data_bin
+                                                         else None)
+        if inferred is None:
+            origin = " or ".join(str(o) for o in (where, data_bin) if o) or "the flags"
+            raise UserError(f"cannot tell the language pair from {origin}; pass --source-lang "
+                            f"and --target-lang")
+        src, tgt = src or inferred[0], tgt or inferred[1]
+    return src, tgt
+
+
+def dictionary_paths(data_bin, src, tgt):
+    """``[dict.SRC.txt, dict.TGT.txt]`` of ``data_bin``; one line naming a missing one."""
+    dicts = [os.path.join(data_bin, f"dict.{lang}.txt") for lang in (src, tgt)]
+    for path in dicts:
+        if not os.path.isfile(path):
+            raise UserError(f"--data-bin: dictionary {path} not found")
+    return dicts
 
 
 def check_autoregressive(teacher):

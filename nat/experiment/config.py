@@ -55,6 +55,19 @@ QUICK["prepare"] = {"vocab_size": 2000, "model_type": "unigram", "source_lang": 
                     "target_lang": "tgt", "drop_empty": True, "dedup": False,
                     "stray_cr": "space", "max_pieces": 64, "extra": []}
 
+# What distillation lost (nat/experiment/schema.py LostSection): the one-word-swap stability
+# costs one decode per system; retraining with another seed and the compression axis cost
+# training, so they are off here (the full preset has them; any config can switch them on).
+QUICK["lost"] = {"retrain_seed": 0, "swap": True, "compression_model": None, "compression": []}
+#: smaller tiny NATs for the compression axis (the tiny default is 128 dims, 2+2 layers)
+TINY_SIZES = [
+    {"name": "d64", "extra": ["--encoder-embed-dim", "64", "--decoder-embed-dim", "64",
+                              "--encoder-ffn-embed-dim", "256", "--decoder-ffn-embed-dim", "256"]},
+    {"name": "d32", "extra": ["--encoder-embed-dim", "32", "--decoder-embed-dim", "32",
+                              "--encoder-ffn-embed-dim", "128", "--decoder-ffn-embed-dim", "128",
+                              "--encoder-layers", "1", "--decoder-layers", "1"]},
+]
+
 #: transformer-base size (6+6 layers, 512 dims, 8 heads) over a tiny architecture's defaults
 BASE_SIZE = ["--encoder-layers", "6", "--decoder-layers", "6", "--encoder-embed-dim", "512",
              "--decoder-embed-dim", "512", "--encoder-ffn-embed-dim", "2048",
@@ -98,6 +111,14 @@ FULL.update({
     ],
     "born_again": {"rounds": 2, "from": "distilled"},  # corpora born_again_1, born_again_2
     "prepare": dict(QUICK["prepare"], vocab_size=8000),  # --data DIR only
+    "lost": {"retrain_seed": 2, "swap": True, "compression_model": "vanilla",
+             "compression": [
+                 {"name": "d256", "extra": ["--encoder-embed-dim", "256", "--decoder-embed-dim",
+                                            "256", "--encoder-ffn-embed-dim", "1024",
+                                            "--decoder-ffn-embed-dim", "1024"]},
+                 {"name": "d128", "extra": ["--encoder-embed-dim", "128", "--decoder-embed-dim",
+                                            "128", "--encoder-ffn-embed-dim", "512",
+                                            "--decoder-ffn-embed-dim", "512"]}]},
     "ar_students": [
         # Seq-KD (Kim & Rush 2016): plain label-smoothed CE on the teacher's beam outputs
         {"name": "student_seqkd", "arch": "transformer_student_tiny", "train_data": "distilled",

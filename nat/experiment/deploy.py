@@ -36,7 +36,7 @@ def run(experiment, ctx, one_pass_flags):
     decoded = experiment.runner.records["decode"]["result"]
     systems = experiment.systems()
     teacher = next(s for s in systems if s["name"] == "teacher_beam5")
-    nats = [s for s in systems if exportable(s, one_pass_flags)]
+    nats = [s for s in systems if exportable(s, one_pass_flags) and "retrain_of" not in s]
     skipped = [s["name"] for s in systems
                if s["task"] == "translation_lev" and not exportable(s, one_pass_flags)]
     data_bin = experiment.raw_bin
@@ -68,7 +68,7 @@ def run(experiment, ctx, one_pass_flags):
                                            threads=1, prepared=prepared)
     rows = speed.time_systems(timed, ar_sources, nat_sources, ref_tokens, timing, "tiny", 1,
                               "natural")
-    quality = {}
+    quality, hyp_paths = {}, {}
     fairseq_hyps = {name: read_lines(d["hyp"]) for name, d in decoded.items()}
     for s in nats:
         reference_hyps = fairseq_hyps[s["name"]]
@@ -78,6 +78,7 @@ def run(experiment, ctx, one_pass_flags):
                 words_in)
             hyp_path = os.path.join(hyp_dir, f"{s['name']}.onnx-{precision}.txt")
             write_lines_atomic(hyp_path, hyps)
+            hyp_paths.setdefault(s["name"], {})[precision] = hyp_path
             ctx.record(["nat-translate", "--model", path, "--input",
                         source.text("test", "src"), "--output", hyp_path])
             quality[f"{s['name']} ONNX Runtime {precision}"] = _quality(
@@ -96,7 +97,7 @@ def run(experiment, ctx, one_pass_flags):
                                                                     fairseq_hyps[same])
     fairseq_bleu = {name: bleu.bleu(h, refs)["sacrebleu"]["score"]
                     for name, h in fairseq_hyps.items()}
-    return {"rows": [asdict(r) for r in rows], "quality": quality,
+    return {"rows": [asdict(r) for r in rows], "quality": quality, "hyps": hyp_paths,
             "fairseq_bleu": fairseq_bleu, "skipped": skipped, "threads": 1,
             "latency_sentences": timing.latency_sentences,
             "ref_tokens_per_sentence": ref_tokens / len(tgt_pieces),
@@ -121,3 +122,9 @@ def _ct2_words(system, sources, batch, source, hyp_dir):
             lines.append(" ".join(result.hypotheses[0]))
     return source.to_words(f"{system.name.replace(' ', '_')}_{system.precision}", lines,
                            hyp_dir)
+
+
+def int8_hyps(result):
+    """{system: path of its int8 export's test hypotheses} of a deploy stage's ``result``."""
+    return {name: paths["int8"] for name, paths in (result.get("hyps") or {}).items()
+            if "int8" in paths}

@@ -235,11 +235,13 @@ class Experiment:
                                 self.corpus_dir(name), 0, keys[name], deps=(teacher.job,)))
         corpus_keys = dict(keys)
         for name, model, data in self.nat_runs():
-            save_dir = os.path.join(ckpt_root, name)
             settings = {k: v for k, v in model.items() if k != "train_data"}
-            jobs.append(_train_job(name, self.corpus_bin(data), model, save_dir, seed, True,
-                                   procs, settings_key("train", settings, keys[data], seed, *par),
-                                   (made_by[data],) if made_by[data] else ()))
+            for run, run_seed in self._seeds(name):
+                jobs.append(_train_job(run, self.corpus_bin(data), model,
+                                       os.path.join(ckpt_root, run), run_seed, True, procs,
+                                       settings_key("train", settings, keys[data], run_seed,
+                                                    *par),
+                                       (made_by[data],) if made_by[data] else ()))
         for student in self.students:
             name, data, kd = student["name"], student["train_data"], student["word_kd"]
             save_dir = os.path.join(ckpt_root, name)
@@ -252,6 +254,12 @@ class Experiment:
                                                        *par),
                                    tuple(dict.fromkeys(deps))))
         return critical_path_order(jobs), corpus_keys
+
+    def _seeds(self, name):
+        """(run name, seed) of a NAT run: the config's seed, and ``lost.retrain_seed`` (the
+        stability measure) as ``NAME_seedS``."""
+        again = self.config["lost"]["retrain_seed"]
+        return [(name, self.config["seed"])] + ([(f"{name}_seed{again}", again)] if again else [])
 
     # ---- stages -----------------------------------------------------------------------------
     def train(self):
@@ -282,8 +290,13 @@ class Experiment:
             found.append(system(teacher.system, teacher.job, "translation", 5, limits,
                                 teacher.train_data, "teacher", round=teacher.round))
         for name, model, data in self.nat_runs():
-            found.append(system(name, name, "translation_lev", 1,
-                                NAT_DECODE + list(model.get("decode", [])), data, model["name"]))
+            for run, _ in self._seeds(name):
+                more = {"retrain_of": name} if run != name else {}
+                if model.get("compression_of"):
+                    more.update(compression_of=model["compression_of"], size=model["size"])
+                found.append(system(run, run, "translation_lev", 1,
+                                    NAT_DECODE + list(model.get("decode", [])), data,
+                                    model["name"], **more))
         for student in self.students:
             found.append(system(student["name"], student["name"], "translation", student["beam"],
                                 limits, student["train_data"], "ar_student"))
@@ -313,7 +326,8 @@ class Experiment:
         key = settings_key("decode", self.config["speed"], self.config["decode"],
                            self.runner.records["train"]["key"],
                            [[s["name"], s["checkpoint"], s["task"], s["beam"], s["extra"]]
-                            for s in systems], *self.source.words_key())
+                            for s in systems], self.source.swapped_test(),
+                           *self.source.words_key())
         n_test = count_lines(self.source.text("test", "src"))
         hyp_dir = os.path.join(self.out, "hyps")
         speed = self.config["speed"]
@@ -330,6 +344,14 @@ class Experiment:
                         data_bin=self.raw_bin, checkpoint=s["checkpoint"], expected=n_test,
                         task=s["task"], beam=s["beam"], batch_size=batch, extra=s["extra"],
                         log_path=logs + f"_b{batch}.log"))
+            swap = self.source.swapped_test()
+            if swap:  # the one-word-swapped test set, large batch (stability only)
+                for s in systems:
+                    requests.append(dict(
+                        data_bin=swap["data_bin"], checkpoint=s["checkpoint"], expected=n_test,
+                        task=s["task"], beam=s["beam"], batch_size=speed["throughput_batch"],
+                        extra=s["extra"], log_path=os.path.join(
+                            self.out, "logs", f"generate_{s['name']}_swap.log")))
             timed = timed_generate(requests, os.path.join(self.out, "logs"))
             for i, s in enumerate(systems):
                 name, beam = s["name"], s["beam"]
@@ -339,19 +361,44 @@ class Experiment:
                 identical = sum(a[0].tokens == b[0].tokens
                                 for a, b in zip(big.hypotheses, one.hypotheses))
                 path = os.path.join(hyp_dir, f"{name}.txt")
-                write_lines_atomic(path, self.source.to_words(name, hyps, hyp_dir))
+                words = self.source.to_words(name, hyps, hyp_dir)
+                write_lines_atomic(path, words)
+                confidences, missing = self._confidences(name, big.hypotheses, words, hyp_dir)
                 results[name] = {"hyp": path, "family": s["family"],
+                                 "confidences": confidences, "confidences_missing": missing,
                                  "train_data": s["train_data"], "job": s["job"], "beam": beam,
                                  "sentences_per_second_batch1": per_s_one,
                                  "latency_ms_batch1": 1000.0 / per_s_one,
                                  f"sentences_per_second_batch{speed['throughput_batch']}":
                                      per_s_big,
                                  "batch_invariant_share": identical / n_test}
-                if "round" in s:
-                    results[name]["born_again_round"] = s["round"]
+                for extra in ("round", "retrain_of", "compression_of", "size"):
+                    if extra in s:
+                        results[name]["born_again_round" if extra == "round" else extra] = \
+                            s[extra]
+                if swap:
+                    swapped = timed[2 * len(systems) + i][0]
+                    ctx.commands.append(" ".join(swapped.command))
+                    path = os.path.join(hyp_dir, f"{name}.swap.txt")
+                    write_lines_atomic(path, self.source.to_words(
+                        f"{name}.swap", [h[0].detok for h in swapped.hypotheses], hyp_dir))
+                    results[name]["swapped_hyp"] = path
             return results
 
         return self.runner.run("decode", key, run)
+
+    def _confidences(self, name, hypotheses, words, hyp_dir):
+        """``(path, 0)`` of NAME.conf: the model's probability of each output word (fairseq's
+        positional scores), or ``(None, lines)`` when some lines cannot be matched to theirs."""
+        probs = fairseq_cli.token_probabilities([h[0] for h in hypotheses])
+        per_word = [None if p is None else self.source.word_confidences(h[0].tokens, p, w)
+                    for h, p, w in zip(hypotheses, probs, words)]
+        missing = sum(p is None for p in per_word)
+        if missing:
+            return None, missing
+        path = os.path.join(hyp_dir, f"{name}.conf")
+        write_lines_atomic(path, [" ".join(f"{v:.6f}" for v in p) for p in per_word])
+        return path, 0
 
     def deploy(self):
         """Every one-pass NAT exported and timed against the teacher in CTranslate2
@@ -381,20 +428,38 @@ class Experiment:
                 source, os.path.join(here, f"train.{self.source.tgt}"), reference)
         return args + ["--name", corpus.name]
 
+    def _int8_hyps(self):
+        """{system: hypotheses of its int8 ONNX export} from the deploy stage (if it ran)."""
+        from nat.experiment import deploy
+
+        record = self.runner.records.get("deploy")
+        return deploy.int8_hyps(record["result"]) if record else {}
+
     def analysis(self):
         distilled = [c.name for c in self.corpora.values() if c.distilled]
         corpus_keys = self.corpus_keys()
         key = settings_key("analysis", self.runner.records["decode"]["key"],
+                           (self.runner.records.get("deploy") or {}).get("key"),
                            [corpus_keys.get(name) for name in distilled])
         adir = os.path.join(self.out, "analysis")
 
         def run(ctx):
             todo = [("corpora", c.name, self._corpus_analysis_args(c),
                      os.path.join(adir, f"corpus_{c.name}")) for c in self.corpora.values()]
-            for name, system in self.runner.records["decode"]["result"].items():
-                todo.append(("outputs", name, self.source.outputs_analysis_args(system["hyp"])
-                             + ["--name", name],
+            decoded = self.runner.records["decode"]["result"]
+            retrained = {s["retrain_of"]: s["hyp"] for s in decoded.values() if "retrain_of" in s}
+            for name, system in decoded.items():
+                more = (["--confidences", system["confidences"]]
+                        if system.get("confidences") else [])
+                if name in retrained:
+                    more += ["--other-seed", retrained[name]]
+                todo.append(("outputs", name, self.source.outputs_analysis_args(
+                    system["hyp"], system.get("swapped_hyp")) + more + ["--name", name],
                              os.path.join(adir, f"outputs_{name}")))
+            for name, hyp in self._int8_hyps().items():  # the deployed int8 NATs too
+                todo.append(("outputs", f"{name}.int8", self.source.outputs_analysis_args(hyp)
+                             + ["--name", f"{name}.int8"],
+                             os.path.join(adir, f"outputs_{name}.int8")))
             for _, _, args, out in todo:  # recorded in order; run side by side (1 thread each)
                 ctx.record(["nat-analyze"] + args + ["--out", out])
 

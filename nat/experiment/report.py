@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from analysis import plots  # noqa: E402
-from nat.experiment import checks, variants  # noqa: E402
+from nat.experiment import checks, lost, variants  # noqa: E402
 from nat.textio import count_lines, write_json_atomic, write_lines_atomic  # noqa: E402
 
 
@@ -56,8 +56,13 @@ def collect(experiment):
             "train_seconds": trained.get(train_name, {}).get("train_seconds"),
             "final_train_loss": trained.get(train_name, {}).get("final_train_loss"),
         })
-        if "born_again_round" in system:
-            models[-1]["born_again_round"] = system["born_again_round"]
+        for extra in ("born_again_round", "retrain_of", "compression_of", "size"):
+            if extra in system:
+                models[-1][extra] = system[extra]
+        models[-1]["lost"] = lost.system_measures(metrics)
+        if f"{name}.int8" in analysis["outputs"]:
+            models[-1]["lost_int8"] = lost.system_measures(analysis["outputs"][f"{name}.int8"])
+        models[-1]["parameters"] = _parameters(experiment.checkpoint(train_name))
     _speedups(models, batch_key=batch_key)
     corpora = []
     for name, metrics in analysis["corpora"].items():
@@ -75,6 +80,7 @@ def collect(experiment):
             "faithfulness_bits": metrics.get("faithfulness_bits"),
             "language_choice": mixing.get("language_choice_histogram"),
             "signature": metrics.get("signature"),
+            "lost": lost.corpus_measures(metrics),
         })
     bleu_signature = next((m["signature"] for m in analysis["outputs"].values()
                            if "signature" in m), None)
@@ -99,6 +105,19 @@ def collect(experiment):
     results["simplex"] = {name: m["simplex_sample"] for name, m in mixing.items()}
     results["predictions"] = checks.predictions(results)
     return results
+
+
+def _parameters(checkpoint):
+    """The number of model parameters in a fairseq checkpoint (None if it is missing)."""
+    if not os.path.isfile(checkpoint):
+        return None
+    from fairseq import checkpoint_utils
+
+    from nat import compat
+
+    compat.install()
+    state = checkpoint_utils.load_checkpoint_to_cpu(checkpoint)
+    return sum(t.numel() for t in state["model"].values())
 
 
 def _manifest(distilled_dir):
@@ -242,6 +261,7 @@ def render(results, out):
                   "classifier's cross-entropy and every BLEU repeat exactly on one machine."]
     lines += ["", "![complexity](figures/complexity.png)", ""]
     lines += _variant_tables(results)
+    lines += lost.section(results, fig_dir)
     lines += _deploy_table(results)
     lines += ["## Speed in fairseq-generate (the research path, not a deployment figure)", "",
               f"| system | ms/sentence at batch 1 | sentences/s at batch {batch} |",

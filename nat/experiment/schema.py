@@ -129,6 +129,27 @@ class BornAgainSection:
 
 
 @dataclass(kw_only=True)
+class SizeSection:
+    name: str = value("size name (the runs are NAT_NAME_SIZE_CORPUS)", str)
+    extra: list = value("fairseq-train flags of this size (e.g. --encoder-embed-dim 64 ...)",
+                        list)
+
+
+@dataclass(kw_only=True)
+class LostSection:
+    """What distillation lost: stability and the compression axis (``nat.experiment`` report
+    section; the measures are ``nat-analyze outputs``')."""
+    retrain_seed: int = optional("retrain every NAT with this seed too and count the outputs "
+                                 "that change (0: off)", int, 0, low=0)
+    swap: bool = optional("decode a one-word-swapped test set: outputs changing beyond the "
+                          "swapped word (synthetic corpus only)", bool, True)
+    compression_model: Optional[str] = optional("the NAT (a nat entry's name) trained again at "
+                                                "each of compression's sizes", Optional[str],
+                                                None)
+    compression: list = optional("smaller sizes of compression_model", [SizeSection], None)
+
+
+@dataclass(kw_only=True)
 class ExperimentSection:
     seed: int = value("training seed", int)
     jobs: int = value("training jobs side by side", int, low=1)
@@ -147,6 +168,7 @@ class ExperimentSection:
     born_again: dict = value("born-again teachers", BornAgainSection)
     ar_students: list = value("autoregressive students", [StudentSection])
     prepare: dict = value("nat-prepare settings (--data DIR only; checked by nat-prepare)", dict)
+    lost: dict = value("what distillation lost: stability, compression", LostSection)
 
 
 def _is(kind, v):

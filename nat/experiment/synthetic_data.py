@@ -18,11 +18,16 @@ on which one it has:
 import glob
 import json
 import os
+import shutil
 
 from nat import fairseq_cli
 from nat.hashing import settings_key
+from nat.synth import perturb
+from nat.synth.reload import load_world
+from nat.textio import read_lines, write_lines_atomic
 
 SPLITS = ("train", "valid", "test")
+SWAP_SEED = 1  # the one-word swaps of the stability measure
 
 
 def synth_command(out, corpus):
@@ -42,6 +47,8 @@ class SyntheticData:
         self.settings = config["corpus"]
         self.root = os.path.join(out, "data")
         self.data_bin = os.path.join(out, "bin", "raw")
+        self.swap_bin = os.path.join(out, "bin", "swap")
+        self.swap = config["lost"]["swap"]
         self.logs = os.path.join(out, "logs")
 
     # ---- keys and stages ----------------------------------------------------------------
@@ -73,8 +80,35 @@ class SyntheticData:
                                    log_path=os.path.join(self.logs, "preprocess_raw.log"))
             return {"data_bin": self.data_bin}
 
+        def swapped(ctx):
+            source = self.text("test", "src")
+            grammar = load_world(self.root).grammar
+            lines, _ = perturb.swap_lines(grammar, read_lines(source), SWAP_SEED)
+            prefix = os.path.join(self.root, "test.swap")
+            write_lines_atomic(f"{prefix}.src", lines)
+            shutil.copyfile(self.text("test", "tgt"), f"{prefix}.tgt")  # unused by the measure
+            ctx.commands.append(f"# {prefix}.src: {source} with one word swapped in each line "
+                                f"(nat.synth.perturb.swap_lines, seed {SWAP_SEED}); {prefix}.tgt"
+                                " is test.tgt, only for binarizing")
+            dicts = [os.path.join(self.data_bin, f"dict.{side}.txt") for side in ("src", "tgt")]
+            ctx.record(["fairseq-preprocess"] + fairseq_cli.preprocess_args(
+                self.swap_bin, {"test": prefix}, srcdict=dicts[0], tgtdict=dicts[1]))
+            fairseq_cli.preprocess(self.swap_bin, {"test": prefix}, srcdict=dicts[0],
+                                   tgtdict=dicts[1],
+                                   log_path=os.path.join(self.logs, "preprocess_swap.log"))
+            return {"data_bin": self.swap_bin, "source": f"{prefix}.src"}
+
         runner.run("corpus", self._corpus_key(), corpus)
         runner.run("binarize", self.data_key(), binarize)
+        if self.swap:
+            runner.run("swap", settings_key("swap", self.data_key(), SWAP_SEED), swapped)
+
+    def swapped_test(self):
+        """The test set with one word swapped per line (``nat.synth.perturb``): its data-bin
+        and source text, or None (``lost.swap: false``)."""
+        if not self.swap:
+            return None
+        return {"data_bin": self.swap_bin, "source": os.path.join(self.root, "test.swap.src")}
 
     # ---- paths --------------------------------------------------------------------------
     def text(self, split, side):
@@ -101,14 +135,24 @@ class SyntheticData:
                 "--aligner", "eflomal",
                 *(["--reference-target", reference] if reference else [])]
 
-    def outputs_analysis_args(self, hyp):
-        return ["outputs", "--hyp", hyp, "--ref-dir", self.root, "--lexicon", self.lexicon]
+    def outputs_analysis_args(self, hyp, swapped_hyp=None):
+        """References, gold lexicon and the generator itself (``--truth``: validity, synonym
+        diversity, rare words, exact token labels for calibration; with ``swapped_hyp``, the
+        outputs of ``swapped_test()``: stability under a one-word swap)."""
+        swap = (["--swapped-source", self.swapped_test()["source"], "--swapped-hyp", swapped_hyp]
+                if swapped_hyp else [])
+        return ["outputs", "--hyp", hyp, "--ref-dir", self.root, "--lexicon", self.lexicon,
+                "--truth", self.root, *swap]
 
     def decode_note(self, hyp_dir):
         return None
 
     def to_words(self, name, hyps, hyp_dir):
         return hyps
+
+    def word_confidences(self, pieces, probabilities, words):
+        """Per-word confidences of a hypothesis (the text is words already)."""
+        return probabilities
 
     # ---- plan, results, ETA -------------------------------------------------------------
     def plan(self):

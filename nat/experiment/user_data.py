@@ -201,7 +201,11 @@ class UserData:
                 *(["--reference-target", reference] if reference else []),
                 "--spm", self.root]
 
-    def outputs_analysis_args(self, hyp):
+    def swapped_test(self):
+        """None: a one-word swap needs the generator's grammar (the synthetic corpus only)."""
+        return None
+
+    def outputs_analysis_args(self, hyp, swapped_hyp=None):
         """Every reference (multi-reference BLEU), words (``--spm``: the level)."""
         refs = [part for path in self.references() for part in ("--ref", path)]
         lexicon = ["--lexicon", self.lexicon] if self.lexicon else []
@@ -222,6 +226,12 @@ class UserData:
             self._sp = subwords.load(self.spm_model())
         write_lines_atomic(os.path.join(hyp_dir, "pieces", f"{name}.txt"), hyps)
         return subwords.decode(self._sp, hyps)
+
+    def word_confidences(self, pieces, probabilities, words):
+        """None: nat-analyze reads a user corpus' outputs with ``--spm``, and per-token
+        confidences would not line up with its words (its calibration needs word-level
+        numbers)."""
+        return None
 
     def plan(self):
         return {"data": {"path": self.path, "given": "raw" if self.raw else "prepared",

@@ -202,14 +202,31 @@ def ar_students(config):
     return students
 
 
+def nat_models(config):
+    """Every NAT config: the ``nat`` entries, then ``lost.compression_model`` again at each
+    ``lost.compression`` size (named ``MODEL_SIZE``, its flags after the model's own, on the
+    global ``train_data``)."""
+    models = list(config["nat"])
+    lost = config.get("lost") or {}
+    if lost.get("compression_model"):
+        base = next(m for m in config["nat"] if m["name"] == lost["compression_model"])
+        models += [dict(base, name=f"{base['name']}_{size['name']}",
+                        extra=list(base.get("extra") or []) + list(size["extra"]),
+                        train_data=list(config["train_data"]),
+                        compression_of=base["name"], size=size["name"])
+                   for size in lost.get("compression") or []]
+    return models
+
+
 def nat_runs(config):
     """(run name, NAT config, corpus name) of every NAT to train, grouped by corpus in the
     order of the global ``train_data`` (raw first in the presets), then the corpora only some
     NATs name in their own ``train_data``."""
+    models = nat_models(config)
     order = list(config["train_data"])
-    for model in config["nat"]:
+    for model in models:
         order += [d for d in model.get("train_data", ()) if d not in order]
-    return [(f"{m['name']}_{data}", m, data) for data in order for m in config["nat"]
+    return [(f"{m['name']}_{data}", m, data) for data in order for m in models
             if data in m.get("train_data", config["train_data"])]
 
 
@@ -228,6 +245,15 @@ def validate(config):
                                 f"got {entry!r}")
 
     check(config["train_data"], "train_data")
+    lost = config.get("lost") or {}
+    if lost.get("compression_model") and not any(
+            m["name"] == lost["compression_model"] for m in config["nat"]):
+        raise UserError(f"lost.compression_model {lost['compression_model']!r} is not a nat "
+                        f"entry ({', '.join(m['name'] for m in config['nat'])})")
+    if lost.get("compression") and not lost.get("compression_model"):
+        raise UserError("lost.compression needs lost.compression_model (the NAT to shrink)")
+    for size in lost.get("compression") or []:
+        _check_name(size["name"], "lost.compression size")
     for model in config["nat"]:
         _check_name(model["name"], f"nat {model['name']!r}")
         if "train_data" in model:

@@ -20,7 +20,7 @@ SYSTEM = [("valid_rate", "valid_rate", "valid", "{:.3f}"),
            "{:.2f}"),
           ("synonym_entropy_bits", "synonym_entropy_bits", "synonym H bits", "{:.3f}"),
           ("distinct_2", "distinct_2", "distinct-2", "{:.3f}"),
-          ("rare_word_recall", "rare_word_recall", "rare-word recall", "{:.3f}"),
+          ("rare_word_recall", "rare_word_recall_lexicon", "rare-word recall", "{:.3f}"),
           ("ece", "ece", "ECE", "{:.3f}"),
           ("mean_confidence", "mean_confidence", "mean confidence", "{:.3f}"),
           ("token_accuracy", "token_accuracy", "token accuracy", "{:.3f}"),
@@ -43,8 +43,26 @@ PANELS = [("valid_rate", "valid rate (exact)"),
           ("swap_changed_beyond_edit", "changed beyond a 1-word swap")]
 
 
+#: synonym variation from fewer occurrences than this is marked in the table (the estimate's
+#: spread is large there)
+FEW_OCCURRENCES = 50
+
+
 def system_measures(metrics):
-    return {key: metrics.get(source) for key, source, _, _ in SYSTEM}
+    measures = {key: metrics.get(source) for key, source, _, _ in SYSTEM}
+    measures["synonym_occurrences"] = (metrics.get("measures", {}).get("synonym_diversity")
+                                       or {}).get("occurrences")
+    return measures
+
+
+def _cell(measures, key, spec):
+    """A table cell; synonym variation says how many occurrences it rests on when few."""
+    text = _fmt(measures.get(key), spec)
+    occurrences = measures.get("synonym_occurrences")
+    if key == "synonym_variation_kept" and measures.get(key) is not None and \
+            occurrences is not None and occurrences < FEW_OCCURRENCES:
+        text += f" ({occurrences} occ.)"
+    return text
 
 
 def corpus_measures(metrics):
@@ -99,13 +117,13 @@ def _compression_plot(path, rows, deploy):
             line = [r for r in rows if r["train_data"] == data]
             xs = [r.get("parameters") for r in line]
             ys = [r["bleu"] if key == "bleu" else r["lost"].get(key) for r in line]
-            ax.plot(xs, ys, marker="o", color=plots.COLORS[k % len(plots.COLORS)], label=data)
+            color = plots.COLORS[0] if data == "raw" else plots.COLORS[1 + k % 5]
+            ax.plot(xs, ys, marker="o", color=color, label=data)
             if key == "bleu":  # the int8 exports of the same models (deploy stage)
                 int8 = [((deploy or {}).get("quality") or {}).get(f"{r['name']} {INT8}", {})
                         .get("bleu") for r in line]
                 if any(v is not None for v in int8):
-                    ax.scatter(xs, int8, marker="P", color=plots.COLORS[k % len(plots.COLORS)],
-                               label=f"{data} int8")
+                    ax.scatter(xs, int8, marker="P", color=color, label=f"{data} int8")
         ax.set_xscale("log")
         ax.set_xlabel("parameters (log scale)")
         ax.set_title(title, fontsize=9)
@@ -129,8 +147,10 @@ def section(results, fig_dir):
              "a correct translation in some language with any synonyms; *synonym variation "
              "kept* = the synonym entropy of the outputs over the value expected from the "
              "generator for the same counts (1 = all legitimate variation kept, 0 = one synonym "
-             "per word); *rare-word recall* = recall of reference words whose source word is "
-             "seen at most 100 times in training; *ECE* = expected calibration error of the "
+             "per word; measured on valid outputs only, so it is marked when it rests on few "
+             "occurrences); *rare-word recall* = the share of source words seen at most 100 "
+             "times in training whose translation (any correct realisation, any language) is in "
+             "the output; *ECE* = expected calibration error of the "
              "per-token probabilities (tokens labelled exactly); *changed with another seed* "
              "= outputs that differ when the same recipe is retrained with `lost.retrain_seed`"
              "; *changed beyond a 1-word swap* = outputs that change in more tokens than the "
@@ -149,7 +169,7 @@ def section(results, fig_dir):
               "|---" * (len(SYSTEM) + 3) + "|"]
     for m in models:
         lines.append(f"| {m['name']} | {m['train_data']} | {_fmt(m['bleu'], '{:.1f}')} | "
-                     + " | ".join(_fmt(m["lost"].get(k), f) for k, _, _, f in SYSTEM) + " |")
+                     + " | ".join(_cell(m["lost"], k, f) for k, _, _, f in SYSTEM) + " |")
     _bars(os.path.join(fig_dir, "lost.png"), models)
     lines += ["", "![what distillation lost](figures/lost.png)", ""]
     rows = compression_rows(results)

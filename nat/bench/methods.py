@@ -189,7 +189,8 @@ class Plan:
             for side, dest in (("src", src), ("tgt", tgt)):
                 write_lines_atomic(dest, read_lines(os.path.join(self.data, f"train.{side}"))[:k])
         cut = self.add(Step(f"{m}/subset", action=take,
-                            commands=[f"head -n {k} DATA/train.src|tgt > {src}|tgt"]))
+                            commands=[f"head -n {k} {self.data}/train.{side} > {dest}"
+                                      for side, dest in (("src", src), ("tgt", tgt))]))
         teacher = fairseq_cli.Recipe("transformer_teacher_tiny", self.o.teacher_updates,
                                      extra=list(fairseq_cli.AR_TRAIN))
         members, steps = [self.teacher], [cut]
@@ -203,7 +204,7 @@ class Plan:
         s1, c1 = self.train(m, "nat_single", one_bin, nat, deps=[one])
         s3, c3 = self.train(m, "nat_ensemble", ens_bin, nat, deps=[ens])
         self.decode(m, [
-            ("teacher seed 1 (experiment's)", "raw", self.teacher, "ar", "600 updates"),
+            ("teacher seed 1 (the experiment's)", "raw", self.teacher, "ar", ""),
             ("teacher seed 2", "raw", members[1], "ar", f"{self.o.teacher_updates} updates"),
             ("teacher seed 3", "raw", members[2], "ar", f"{self.o.teacher_updates} updates"),
             ("ensemble of 3 (fairseq-generate --path a:b:c)", "raw", ":".join(members), "ar", ""),
@@ -302,7 +303,7 @@ class Plan:
 
 
 #: the black-box teacher: lines in, lines out (CTranslate2 beam 5, one thread)
-TEACHER_SCRIPT = '''"""Black-box teacher for nat-bench methods: source lines on stdin, translations out."""
+TEACHER_SCRIPT = '''"""Black-box teacher of nat-bench methods: source lines in, translations out."""
 import sys
 
 import ctranslate2

@@ -70,6 +70,12 @@ def _task_cfg(state):
     return task if task is not None else state.get("args")
 
 
+def recorded_data_dir(state):
+    """The data-bin a checkpoint was trained on (its task's first ``data`` path), or None."""
+    data = _get(_task_cfg(state), "data")
+    return str(data).split(os.pathsep)[0] if data else None
+
+
 def infer_langs(data_bin):
     """``(src, tgt)`` from binarized files ``<split>.<src>-<tgt>.<lang>.idx`` in the data-bin."""
     pairs = set()

@@ -26,13 +26,6 @@ class LoadedNAT:
     prepend_bos: bool      # the task's sources start with bos (translation_lev does so)
 
 
-def recorded_data_dir(state):
-    from nat.distill import teacher
-
-    data = teacher._get(teacher._task_cfg(state), "data")
-    return str(data).split(os.pathsep)[0] if data else None
-
-
 def load(path, data_bin=None, flag="CHECKPOINT"):
     """The NAT at ``path`` with the dictionaries of ``data_bin``; UserError for anything else."""
     from nat import compat
@@ -41,7 +34,7 @@ def load(path, data_bin=None, flag="CHECKPOINT"):
 
     state = teacher.load_state(path, flag)
     if data_bin is None:
-        data_bin = recorded_data_dir(state)
+        data_bin = teacher.recorded_data_dir(state)
         if not data_bin or not os.path.isdir(data_bin):
             raise UserError(f"{flag} {path}: its data directory {data_bin!r} is gone; pass "
                             f"--data-bin (the directory holding dict.SRC.txt and dict.TGT.txt)")

@@ -59,6 +59,8 @@ class Translator:
         from nat.translate import runtime
 
         if os.path.isdir(model):
+            from nat.prepare import subwords
+
             manifest = read_manifest(model)
             if backend not in (None, "onnxruntime"):
                 raise UserError(f"--model {model} is an ONNX export: it runs with --backend "
@@ -67,7 +69,7 @@ class Translator:
             files = manifest["files"]
             vocabs = [Vocabulary.load(os.path.join(model, files[k]))
                       for k in ("src_dict", "tgt_dict")]
-            spm = {side: _load_spm(os.path.join(model, files[f"spm_{side}"]))
+            spm = {side: subwords.load(os.path.join(model, files[f"spm_{side}"]))
                    for side in ("src", "tgt") if f"spm_{side}" in files}
             cleaner = _cleaner(manifest.get("normalization")) if spm else None
             return cls(engine, *vocabs, spm=spm, cleaner=cleaner,
@@ -153,12 +155,6 @@ def read_manifest(directory):
         if not os.path.isfile(os.path.join(directory, name)):
             raise UserError(f"--model {directory}: {name} is missing")
     return manifest
-
-
-def _load_spm(path):
-    from nat.prepare import subwords
-
-    return subwords.load(path)
 
 
 def _cleaner(rule):

@@ -21,6 +21,7 @@ The machine is shared: compare ratios within one run, not absolute times across 
 import gc
 import os
 import statistics
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -64,6 +65,8 @@ class SpeedOptions:
     json_out: str = arg("also write every row as JSON to this file", None, flag="--json")
     device: str = arg("cpu, or cuda (CTranslate2 and torch on the GPU; ONNX Runtime rows "
                       "need onnxruntime-gpu)", "cpu", choices=("cpu", "cuda"))
+    progress: bool = arg("print nothing while timing (by default one line per system timed, "
+                         "on stderr)", True, flag="--quiet")
 
 
 def register(subparsers):
@@ -116,6 +119,10 @@ def time_systems(systems, ar_sources, nat_sources, ref_tokens, opts, size, threa
                                 ref_tokens, force)
         rows.append(Row(size, threads, length, system.name, system.family, system.runtime,
                         system.precision, p50, p90, tput))
+        if opts.progress:
+            print(f"nat-bench speed: {size}, {threads} thread(s), length {length}: "
+                  f"{system.name} {system.precision}: p50 {p50:.2f} ms, {tput:.0f} tokens/s",
+                  file=sys.stderr, flush=True)
     return rows
 
 

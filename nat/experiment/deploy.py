@@ -54,7 +54,7 @@ def run(experiment, ctx, one_pass_flags):
     timing = speed.SpeedOptions(latency_sentences=min(speed_cfg["latency_sentences"],
                                                       len(src_pieces)),
                                 throughput_sentences=len(src_pieces),
-                                batch=speed_cfg["throughput_batch"])
+                                batch=speed_cfg["throughput_batch"], progress=False)
     ref_tokens = sum(len(line.split()) for line in tgt_pieces)
 
     timed = speed_systems.ct2_systems(teacher["checkpoint"], data_bin, out, threads=1)

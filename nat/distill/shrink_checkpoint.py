@@ -12,7 +12,9 @@ import os
 from nat import textio
 from nat.distill import shrink
 from nat.distill.manifest import package_versions
-from nat.distill.teacher import check_dictionaries, dictionary_symbols, infer_langs
+from nat.distill.teacher import (check_dictionaries, dictionary_paths, dictionary_symbols,
+                                 infer_langs, model_config, recorded_data_dir, setting,
+                                 task_config)
 from nat.errors import UserError
 from nat.hashing import file_sha256
 
@@ -50,21 +52,6 @@ def load_teacher(path):
         raise UserError(f"{TEACHER} {path}: a PyTorch file but not a fairseq checkpoint (no "
                         f"model weights and config)")
     return state
-
-
-def model_config(state):
-    cfg = state.get("cfg")
-    return setting(cfg, "model") if cfg is not None else None
-
-
-def setting(config, name, default=None):
-    """``config.name`` of an argparse Namespace, an omegaconf config or a dict."""
-    if isinstance(config, dict):
-        return config.get(name, default)
-    try:
-        return getattr(config, name, default)
-    except Exception:  # noqa: BLE001  omegaconf: a missing key
-        return default
 
 
 def with_settings(config, **values):
@@ -126,7 +113,7 @@ def teacher_record(path, state, sha256):
 
 def data_bin_languages(state, data_bin):
     """``(src, tgt)``: the teacher's languages, else the data-bin's only pair."""
-    task = setting(state.get("cfg"), "task")
+    task = task_config(state)
     src, tgt = setting(task, "source_lang"), setting(task, "target_lang")
     if src is None or tgt is None:
         inferred = infer_langs(data_bin)
@@ -143,12 +130,9 @@ def check_data_bin(path, state, data_bin):
     Returns ``(src, tgt)``."""
     textio.input_dir(data_bin, "--data-bin")
     src, tgt = data_bin_languages(state, data_bin)
-    dicts = [os.path.join(data_bin, f"dict.{lang}.txt") for lang in (src, tgt)]
-    for dict_path in dicts:
-        if not os.path.isfile(dict_path):
-            raise UserError(f"--data-bin: dictionary {dict_path} not found")
+    dicts = dictionary_paths(data_bin, src, tgt)
     check_dictionaries(path, state, dicts, data_bin, flag=TEACHER)
-    own = str(setting(setting(state.get("cfg"), "task"), "data", "") or "").split(os.pathsep)[0]
+    own = recorded_data_dir(state)
     for dict_path in dicts:
         theirs = os.path.join(own, os.path.basename(dict_path)) if own else ""
         if not theirs or not os.path.isfile(theirs) or os.path.samefile(theirs, dict_path):

@@ -15,8 +15,8 @@ import warnings
 from nat import fairseq_cli
 from nat.distill import shrink
 from nat.distill.manifest import package_versions
-from nat.distill.shrink_checkpoint import (checkpoint_state, model_config, plain_config,
-                                           setting)
+from nat.distill.shrink_checkpoint import checkpoint_state, plain_config
+from nat.distill.teacher import model_config, setting
 from nat.errors import UserError
 
 #: encoder settings that must be the teacher's: the sizes (checked first, for a clear line),

@@ -47,7 +47,9 @@ class TeacherInfo:
                 "weights": "uniform", "source_positions": "the smallest member's"}
 
 
-def _get(obj, name, default=None):
+def setting(obj, name, default=None):
+    """``obj.name`` of a checkpoint config (argparse Namespace, omegaconf config or dict), or
+    ``default`` (also for an omegaconf missing key)."""
     if obj is None:
         return default
     if isinstance(obj, dict):
@@ -58,21 +60,23 @@ def _get(obj, name, default=None):
         return default
 
 
-def _model_cfg(state):
+def model_config(state):
+    """The model part of a checkpoint's config (``cfg.model``, else the old ``args``)."""
     cfg = state.get("cfg")
-    model = _get(cfg, "model")
+    model = setting(cfg, "model")
     return model if model is not None else state.get("args")
 
 
-def _task_cfg(state):
+def task_config(state):
+    """The task part of a checkpoint's config (``cfg.task``, else the old ``args``)."""
     cfg = state.get("cfg")
-    task = _get(cfg, "task")
+    task = setting(cfg, "task")
     return task if task is not None else state.get("args")
 
 
 def recorded_data_dir(state):
     """The data-bin a checkpoint was trained on (its task's first ``data`` path), or None."""
-    data = _get(_task_cfg(state), "data")
+    data = setting(task_config(state), "data")
     return str(data).split(os.pathsep)[0] if data else None
 
 
@@ -158,11 +162,11 @@ def describe(paths, data_bin, source_lang=None, target_lang=None, flag="--path")
     for path in paths:
         state = load_state(path, flag)
         hashes.append(file_sha256(path))
-        model, task = _model_cfg(state), _task_cfg(state)
-        archs.append(str(_get(model, "arch", _get(model, "_name", "?"))))
-        limits.append(int(_get(model, "max_source_positions", 0) or 0)
-                      or int(_get(task, "max_source_positions", 1024) or 1024))
-        langs.add((_get(task, "source_lang"), _get(task, "target_lang")))
+        model, task = model_config(state), task_config(state)
+        archs.append(str(setting(model, "arch", setting(model, "_name", "?"))))
+        limits.append(int(setting(model, "max_source_positions", 0) or 0)
+                      or int(setting(task, "max_source_positions", 1024) or 1024))
+        langs.add((setting(task, "source_lang"), setting(task, "target_lang")))
         states.append({"model": {k: v for k, v in (state.get("model") or {}).items()
                                  if k in _EMBEDDINGS["source"] + _EMBEDDINGS["target"]}})
         del state

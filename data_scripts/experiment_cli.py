@@ -82,16 +82,26 @@ def main(argv=None):
         return rebuild_report(argv[1:])
     args = build_parser().parse_args(argv)
     config = presets.resolve(args.preset, args.config)
+    if config.get("seed_tables") and args.data:
+        raise UserError("the seed tables (--preset seed) need the synthetic corpus: no --data")
     if args.show_config:
         print(json.dumps(config, indent=2))
         return
     if args.dry_run:
         print(describe_plan(Experiment(config, args.out, quiet=True, data=args.data).plan()))
+        if config.get("seed_tables"):
+            from nat.experiment import seed_plan
+
+            print(seed_plan.describe(config, args.out))
         return
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise UserError(f"--out exists and is not a directory: {args.out}")
     start = time.time()
     results = Experiment(config, args.out, quiet=args.quiet, data=args.data).run()
+    if config.get("seed_tables"):
+        from nat.experiment import seed_plan
+
+        results = seed_plan.run(config, args.out, results, quiet=args.quiet)
     print(f"nat-experiment: done in {time.time() - start:.0f} s; report: "
           f"{os.path.join(args.out, 'report.md')}")
     for model in results["models"]:

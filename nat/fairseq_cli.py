@@ -15,6 +15,7 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 
+from nat import console_pool
 from nat.cli import bin_path, run_owned
 from nat.errors import UserError
 from nat.textio import count_lines, write_json_atomic
@@ -23,13 +24,18 @@ PLUGIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
                           "fairseq_plugins")
 
 
-def run_command(tool, args, log_path=None, env=None):
+def run_command(tool, args, log_path=None, env=None, pool=None):
     """Run a console script (a fairseq CLI or one of ours); raise UserError with its last line.
 
     The child never outlives this process (``nat.cli.run_owned``): it is killed when this
     process is killed (even by SIGKILL) or interrupted, so no orphaned fairseq-preprocess keeps
-    writing into a directory that a re-run is rebuilding."""
+    writing into a directory that a re-run is rebuilding.  With ``pool``
+    (``nat.console_pool.Pool``) and a ``log_path``, a script of ``console_pool.IN_PROCESS``
+    runs in one of the pool's workers instead (same command, same log)."""
     cmd = [bin_path(tool)] + [str(a) for a in args]
+    if pool is not None and log_path and env is None and tool in console_pool.IN_PROCESS:
+        returncode, stdout = pool.run(tool, [str(a) for a in args], log_path)
+        return _checked(tool, returncode, stdout, log_path)
     full_env = dict(os.environ)
     full_env.setdefault("OMP_NUM_THREADS", "1")  # tiny models: threads cost more than they give
     if env:
@@ -43,6 +49,10 @@ def run_command(tool, args, log_path=None, env=None):
         os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
         with open(log_path, "w", encoding="utf-8") as handle:
             handle.write(" ".join(cmd) + "\n" + stdout)
+    return _checked(tool, returncode, stdout, log_path)
+
+
+def _checked(tool, returncode, stdout, log_path):
     if returncode != 0:
         tail = [l for l in stdout.strip().splitlines() if l.strip()][-1:] or ["(no output)"]
         where = f" (log: {log_path})" if log_path else ""
@@ -275,11 +285,12 @@ def generate(data_bin, checkpoint, expected, subset="test", task="translation", 
     return GenerateResult(hypotheses=hyps, stdout=out, command=["fairseq-generate"] + args)
 
 
-def generate_many(requests, work_dir):
+def generate_many(requests, work_dir, pool=None):
     """Several ``generate`` calls (dicts of its keyword arguments, each with ``expected`` and
     ``log_path``) in one process (``nat.fairseq_batch``: fairseq's generate, imported once);
     returns their ``GenerateResult``s in order, every id of each checked.  Each log holds what
-    that fairseq-generate run printed, as ``generate`` writes it."""
+    that fairseq-generate run printed, as ``generate`` writes it.  ``pool``: in a
+    ``nat.console_pool`` worker (fairseq imported once for all) instead of a new process."""
     runs, checks = [], []
     for i, request in enumerate(requests):
         request = dict(request)
@@ -291,8 +302,11 @@ def generate_many(requests, work_dir):
         checks.append((expected, nbest))
     spec = os.path.join(work_dir, "generate_many.json")
     write_json_atomic(spec, {"runs": runs})
-    run_command("python", ["-m", "nat.fairseq_batch", spec],
-                log_path=os.path.join(work_dir, "generate_many.log"))
+    log = os.path.join(work_dir, "generate_many.log")
+    if pool is not None:   # a nat.console_pool worker (fairseq already imported there)
+        _checked("generate_many", *pool.run("nat.fairseq_batch", [spec], log), log)
+    else:
+        run_command("python", ["-m", "nat.fairseq_batch", spec], log_path=log)
     results = []
     for run, (expected, nbest) in zip(runs, checks):
         with open(run["log"], encoding="utf-8") as handle:

@@ -4,7 +4,8 @@ tests run.
 Each is real work through the real tools: ``teacher`` (the tiny AR teacher, fairseq-train),
 ``reduced`` (nat-experiment on the quick preset shrunk, read by test_experiment_pipeline.py),
 ``variants`` (the full preset's variants over a copy of the reduced run,
-test_experiment_variants.py) and ``user_data`` (``nat-experiment --data DIR`` on a user corpus,
+test_experiment_variants.py), ``seed`` (the seed tables' stage over another copy,
+test_seed.py) and ``user_data`` (``nat-experiment --data DIR`` on a user corpus,
 test_experiment_data.py).  They only read files and spawn single-threaded commands, so
 tests/conftest.py starts the ones the selected tests read when the session starts, one after
 another in one background process (``python tests/background_runs.py SPEC.json``), and orders
@@ -186,8 +187,36 @@ def run_user_data(raw_dir, out):
     return Experiment(user_data_config(), out, quiet=True, data=raw_dir).run()
 
 
+#: the seed stage of ``--preset seed``, every section a few updates (tests/test_seed.py)
+SEED_TABLES = {"sections": ["kimrush", "ensemble", "stealing", "multilingual", "shleifer",
+                            "natdecode", "unimodality", "born_again", "rnn"],
+               "updates": 3, "teacher_updates": 3, "subset": 40, "query_zipf": 0.7,
+               "lstm_lr": 5e-3, "multilingual_train": 30, "multilingual_updates": 4,
+               "check_interval": 2}
+
+
+def seed_config():
+    return dict(reduced_config(), seed_tables=dict(SEED_TABLES))
+
+
+def run_seed(base, out):
+    """The seed stage over a copy of the finished reduced run in ``base``; its teacher stands in
+    for the five AR students of the seed preset (the code path is the same; the tests read no
+    number of theirs)."""
+    from nat.experiment import seed_plan
+
+    shutil.copytree(base, out, symlinks=True)
+    teacher = os.path.join(out, "checkpoints", "teacher", "checkpoint_last.pt")
+    for name, _ in seed_plan.STUDENTS:
+        os.makedirs(os.path.join(out, "checkpoints", name))
+        shutil.copy(teacher, os.path.join(out, "checkpoints", name))
+    with open(os.path.join(out, "results.json"), encoding="utf-8") as handle:
+        results = json.load(handle)
+    return seed_plan.run(seed_config(), out, results, quiet=True)
+
+
 RUNS = {"teacher": run_teacher, "reduced": run_reduced, "variants": run_variants,
-        "user_data": run_user_data}
+        "user_data": run_user_data, "seed": run_seed}
 
 
 def result_path(out):

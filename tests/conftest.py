@@ -31,10 +31,11 @@ NAT_UPDATES = background_runs.NAT_UPDATES
 #: the fixtures that read background runs, and the runs each needs (in RUN_ORDER, the order the
 #: worker runs them and the order of the test modules that read them)
 BACKGROUND = {"tiny_teacher": ("teacher",), "user_data_experiment": ("user_data",),
-              "reduced_experiment": ("reduced",), "variants_experiment": ("reduced", "variants")}
+              "reduced_experiment": ("reduced",), "variants_experiment": ("reduced", "variants"),
+              "seed_experiment": ("reduced", "seed")}
 #: niceness of the background worker (and of everything it starts)
 BACKGROUND_NICE = 3
-RUN_ORDER = ("teacher", "user_data", "reduced", "variants")
+RUN_ORDER = ("teacher", "user_data", "reduced", "variants", "seed")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -99,7 +100,8 @@ class BackgroundRuns:
 
         self.outs = {run: os.path.join(base, run) for run in runs}
         args = {"teacher": [inputs.get("toy_data_bin")], "reduced": [],
-                "variants": [self.outs.get("reduced")], "user_data": [inputs.get("user_corpus")]}
+                "variants": [self.outs.get("reduced")], "user_data": [inputs.get("user_corpus")],
+                "seed": [self.outs.get("reduced")]}
         spec = os.path.join(base, "spec.json")
         with open(spec, "w", encoding="utf-8") as handle:
             json.dump([{"run": run, "args": args[run], "out": self.outs[run]} for run in runs],
@@ -219,6 +221,13 @@ def reduced_experiment(background):
     """``(config, out, results)`` of ``nat-experiment`` with ``REDUCED`` over the quick preset."""
     out, results = background.result("reduced")
     return background_runs.reduced_config(), out, results
+
+
+@pytest.fixture(scope="session")
+def seed_experiment(background):
+    """``(config, out dir, results)`` of the seed stage over a copy of the reduced run."""
+    out, results = background.result("seed")
+    return background_runs.seed_config(), out, results
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@
     analysis        analysis.*
     building blocks nat.ctc, nat.dag, nat.glancing, nat.upsample, nat.toy, nat.synth,
                     nat.prepare, nat.distill, nat.translate, fairseq_plugins
-    core            nat.errors, nat.textio, nat.hashing, nat.cli, nat.compat,
+    core            nat.errors, nat.textio, nat.hashing, nat.cli, nat.compat, nat.console_pool,
                     nat.fairseq_cli, nat.fairseq_batch
 
 Every import statement of every module is read with ``ast`` (imports inside functions too: a
@@ -22,6 +22,7 @@ PACKAGES = ("nat", "analysis", "data_scripts", "fairseq_plugins")
 #: (layer, module prefixes), lowest first; the longest matching prefix decides
 LAYERS = [
     ("core", ("nat", "nat.errors", "nat.textio", "nat.hashing", "nat.cli", "nat.compat",
+              "nat.console_pool",
               "nat.fairseq_cli", "nat.fairseq_batch")),
     ("building blocks", ("nat.ctc", "nat.dag", "nat.glancing", "nat.upsample", "nat.toy",
                          "nat.synth", "nat.prepare", "nat.distill", "nat.translate",

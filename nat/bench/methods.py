@@ -82,16 +82,40 @@ class System:
     notes: str = ""
 
 
+def decoding(kind):
+    """``(task, beam, extra flags)`` of a system kind (see ``Plan.decode``)."""
+    if kind == "ar":
+        return "translation", 5, AR_LIMITS
+    if kind == "greedy":
+        return "translation", 1, AR_LIMITS
+    if kind == "nat":
+        return "translation_lev", 1, NAT_DECODE
+    if kind.startswith("rerank"):     # noisy parallel decoding: --path NAT:AR
+        return "translation_nat", 1, NAT_DECODE + ["--iter-decode-with-beam", kind[6:],
+                                                   "--iter-decode-with-external-reranker"]
+    if kind.startswith("dag-"):
+        return "translation_lev", 1, NAT_DECODE + [
+            "--model-overrides", repr({"decode_strategy": kind[4:],
+                                       "decode_length_penalty": 1.0})]
+    if kind.startswith("cmlm"):       # N decoder passes
+        return "translation_lev", 1, ["--iter-decode-max-iter", int(kind[4:]) - 1,
+                                      *fairseq_cli.CMLM_DECODE]
+    raise ValueError(f"unknown system kind {kind!r}")
+
+
 class Plan:
     """The steps and systems of the chosen methods, built without touching any file."""
+    METHODS = METHODS
 
     def __init__(self, opts):
         if not opts.experiment:
             raise UserError("--experiment DIR is required (a finished nat-experiment output)")
-        unknown = sorted(set(opts.methods.split(",")) - set(METHODS))
+        unknown = sorted(set(opts.methods.split(",")) - set(self.METHODS))
         if unknown:
-            raise UserError(f"--methods {','.join(unknown)}: choose from {','.join(METHODS)}")
+            raise UserError(f"--methods {','.join(unknown)}: choose from "
+                            f"{','.join(self.METHODS)}")
         self.o = opts
+        self.pool = None     # the runner's nat.console_pool.Pool, set when it runs
         exp = os.path.abspath(opts.experiment)
         self.out = os.path.abspath(opts.out)
         self.data = os.path.join(exp, "data")
@@ -99,7 +123,7 @@ class Plan:
         self.distilled = os.path.join(exp, "distilled", "bin")
         self.teacher = os.path.join(exp, "checkpoints", "teacher", "checkpoint_last.pt")
         self.steps, self.systems = [], []
-        for method in METHODS:
+        for method in self.METHODS:
             if method in opts.methods.split(","):
                 getattr(self, method)()
 
@@ -127,43 +151,53 @@ class Plan:
         return fairseq_cli.Recipe(arch, updates or self.o.updates,
                                   extra=list(criterion) + list(extra))
 
-    def decode(self, method, systems, deps):
-        """One generate_many step decoding the test set for ``systems`` ((row, trained on,
-        checkpoint, kind, notes); kind ar | nat | cmlmN), then one nat-analyze step each."""
+    def decode(self, method, systems, deps, data_bin=None, ref_dir=None, truth=True):
+        """One generate_many step decoding the test set of ``data_bin`` (default: the
+        experiment's) for ``systems`` ((row, trained on, checkpoint, kind, notes); kind ar
+        (beam 5) | greedy | nat | rerankK (length beam K, the AR model after ``:`` reranks) |
+        cmlmN (N passes) | dag-STRATEGY), then one nat-analyze step each against ``ref_dir``
+        (default: the experiment's corpus; ``truth``: also the exact valid rate)."""
+        data_bin, ref_dir = data_bin or self.raw, ref_dir or self.data
         requests, rows = [], []
         for row, trained_on, checkpoint, kind, notes in systems:
-            if kind == "ar":
-                task, beam, extra = "translation", 5, AR_LIMITS
-            elif kind == "nat":
-                task, beam, extra = "translation_lev", 1, NAT_DECODE
-            else:   # cmlmN: N decoder passes
-                task, beam = "translation_lev", 1
-                extra = ["--iter-decode-max-iter", int(kind[4:]) - 1, *fairseq_cli.CMLM_DECODE]
+            task, beam, extra = decoding(kind)
             slug = re.sub(r"[^A-Za-z0-9.]+", "_", f"{method}_{len(rows) + 1}_{row}_{trained_on}")
-            requests.append(dict(data_bin=self.raw, checkpoint=checkpoint, task=task, beam=beam,
+            requests.append(dict(data_bin=data_bin, checkpoint=checkpoint, task=task, beam=beam,
                                  batch_size=128, extra=[str(e) for e in extra],
                                  log_path=self.path(method, "logs", f"generate_{slug}.log")))
             hyp, analysis = self.path("hyps", f"{slug}.txt"), self.path("analysis", slug)
             self.systems.append(System(method, row, trained_on, hyp, analysis, notes))
             rows.append((hyp, analysis, slug))
         work = self.path(method, "generate")
-        test_src = os.path.join(self.data, "test.src")
+        test_src = os.path.join(ref_dir, "test.src")
 
         def action():
             os.makedirs(work, exist_ok=True)
             n = count_lines(test_src)
-            results = fairseq_cli.generate_many([dict(r, expected=n) for r in requests], work)
-            for (hyp, _, _), result in zip(rows, results):
-                write_lines_atomic(hyp, [h[0].detok for h in result.hypotheses])
+            results = fairseq_cli.generate_many([dict(r, expected=n) for r in requests], work,
+                                                pool=self.pool)
+            for (hyp, _, _), (_, _, _, kind, _), result in zip(rows, systems, results):
+                best = [h[0] for h in result.hypotheses]
+                write_lines_atomic(hyp, [h.detok for h in best])
+                record = {"sentences_per_second_batch128":
+                          fairseq_cli.parse_speed(result.stdout)["sentences_per_second"]}
+                if kind in ("ar", "greedy") and all(h.positional_scores for h in best):
+                    # Kim & Rush's "probability mass on the beam output": the mean of
+                    # p(output | source), fairseq's per-id scores being log2 (</s> included)
+                    record["output_probability"] = sum(
+                        2.0 ** sum(h.positional_scores) for h in best) / max(1, len(best))
+                write_json_atomic(hyp + ".speed.json", record)
 
         commands = [["fairseq-generate"] + fairseq_cli.generate_args(
             **{k: v for k, v in r.items() if k != "log_path"}) for r in requests]
         gen = self.add(Step(f"{method}/generate", tuple(deps), action=action, commands=commands))
+        # a nat-synth directory: its references in every language, the exact valid rate;
+        # else one reference, ref_dir/test.tgt
+        scoring = ["--ref-dir", ref_dir, "--lexicon", os.path.join(ref_dir, "lexicon.json"),
+                   "--truth", ref_dir] if truth else ["--ref", os.path.join(ref_dir, "test.tgt")]
         for hyp, analysis, slug in rows:
             self.command(method, f"analyze_{slug}", "nat-analyze", [
-                "outputs", "--hyp", hyp, "--ref-dir", self.data,
-                "--lexicon", os.path.join(self.data, "lexicon.json"), "--truth", self.data,
-                "--out", analysis], deps=[gen])
+                "outputs", "--hyp", hyp, *scoring, "--out", analysis], deps=[gen])
 
     def distill(self, method, name, paths, source, target, backend="fairseq", deps=(),
                 extra=()):
@@ -320,8 +354,13 @@ class Runner:
     """Runs a plan's steps (at most ``jobs`` at once, each after its deps), one progress line
     per step; a failed step skips those that depend on it."""
 
-    def __init__(self, plan, jobs, budget_s):
-        self.plan, self.jobs, self.budget_s = plan, max(1, jobs), budget_s
+    def __init__(self, plan, jobs, budget_s, pool=None, quiet=False, done_dir=None):
+        """``pool``: a ``nat.console_pool.Pool`` for the scripts it can run; ``done_dir``: a
+        finished step leaves a record there, and a later run skips a step whose record has
+        the same commands (resume)."""
+        self.plan, self.jobs, self.budget_s, self.pool = plan, max(1, jobs), budget_s, pool
+        plan.pool = pool
+        self.quiet, self.done_dir = quiet, done_dir
         self.started = time.perf_counter()
         self.status, self.ran = {}, []
 
@@ -329,15 +368,49 @@ class Runner:
         return time.perf_counter() - self.started
 
     def say(self, text):
-        print(f"[{self.elapsed():7.1f}s] {text}", flush=True)
+        if not self.quiet:
+            print(f"[{self.elapsed():7.1f}s] {text}", flush=True)
+
+    def _record(self, step):
+        return self.done_dir and os.path.join(self.done_dir,
+                                              re.sub(r"[^A-Za-z0-9.]+", "_", step.name) + ".json")
+
+    def _finished(self, step):
+        path = self._record(step)
+        if not path or not os.path.isfile(path):
+            return False
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle).get("commands") == step.command_lines()
+
+    def recorded_cpu(self):
+        """{log path: CPU seconds} of the finished steps run in the pool (this run or before)."""
+        found = {}
+        for step in self.plan.steps:
+            path = self._record(step)
+            if path and os.path.isfile(path):
+                with open(path, encoding="utf-8") as handle:
+                    record = json.load(handle)
+                if record.get("cpu_seconds") is not None and step.log:
+                    found[os.path.abspath(step.log)] = record["cpu_seconds"]
+        return found
 
     def run_step(self, step):
         began = time.perf_counter()
+        if self._finished(step):
+            return 0.0
         if step.tool:
-            fairseq_cli.run_command(step.tool, step.args, log_path=step.log)
+            fairseq_cli.run_command(step.tool, step.args, log_path=step.log, pool=self.pool)
         else:
             step.action()
-        return time.perf_counter() - began
+        seconds = time.perf_counter() - began
+        if self.done_dir:
+            cpu = self.pool.cpu_seconds.get(os.path.abspath(step.log)) \
+                if self.pool and step.log else None
+            os.makedirs(self.done_dir, exist_ok=True)
+            write_json_atomic(self._record(step), {"commands": step.command_lines(),
+                                                   "seconds": round(seconds, 1),
+                                                   "cpu_seconds": cpu})
+        return seconds
 
     def run(self):
         pending, running = list(self.plan.steps), {}
@@ -375,7 +448,11 @@ class Runner:
                     try:
                         seconds = future.result()
                         self.status[step.name] = "ok"
-                        self.say(f"done  {step.name} ({seconds:.0f}s)")
+                        left = len(pending) + len(running)
+                        finished_n = len(self.plan.steps) - left
+                        eta = self.elapsed() / max(1, finished_n) * left
+                        self.say(f"done  {step.name} ({seconds:.0f}s; {finished_n} of "
+                                 f"{len(self.plan.steps)} steps, ETA {eta / 60:.0f} min)")
                     except Exception as err:  # one failed step must not stop the others
                         self.status[step.name] = f"failed: {err}"
                         self.say(f"FAIL  {step.name}: {err}")
@@ -387,7 +464,11 @@ def read_metrics(system):
         return None
     with open(path, encoding="utf-8") as handle:
         metrics = json.load(handle)
-    return {k: metrics.get(k) for k in ("sacrebleu", "mixed_sentence_rate", "valid_rate")}
+    found = {k: metrics.get(k) for k in ("sacrebleu", "mixed_sentence_rate", "valid_rate")}
+    if os.path.isfile(system.hyp + ".speed.json"):
+        with open(system.hyp + ".speed.json", encoding="utf-8") as handle:
+            found.update(json.load(handle))
+    return found
 
 
 def table(systems):
@@ -395,11 +476,15 @@ def table(systems):
              "valid rate | notes |", "|---|---|---|---|---|---|---|"]
     for s, metrics in systems:
         cells = (["n/a"] * 3 if metrics is None else
-                 [f"{metrics['sacrebleu']:.1f}", f"{metrics['mixed_sentence_rate']:.3f}",
-                  f"{metrics['valid_rate']:.3f}"])
+                 [f"{metrics['sacrebleu']:.1f}", _rate(metrics["mixed_sentence_rate"]),
+                  _rate(metrics["valid_rate"])])
         lines.append(f"| {s.method} | {s.row} | {s.trained_on} | " + " | ".join(cells) +
                      f" | {s.notes} |")
     return "\n".join(lines)
+
+
+def _rate(value):
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def main(opts):

@@ -132,7 +132,42 @@ FULL.update({
     ],
 })
 
-PRESETS = {"quick": QUICK, "full": FULL}
+# The seed talk's tables (nat/experiment/seed.py): off in quick and full
+QUICK["seed_tables"] = None
+FULL["seed_tables"] = None
+
+#: ``--preset seed``: the quick experiment plus what the seed talk's tables need (Seq-Inter,
+#: two born-again generations, five AR students), then the seed stage (nat/experiment/
+#: seed_plan.py) over it; sized for 2 CPU cores in about 45 minutes (README)
+SEED = copy.deepcopy(QUICK)
+_STUDENT = {"arch": "transformer_student_tiny", "updates": 300, "lr": 2e-3, "warmup": 100,
+            "max_tokens": 2048, "label_smoothing": 0.1, "extra": [], "beam": 5}
+_WORD_KD = {"alpha": 0.5, "temperature": 1.0}
+SEED.update({
+    "distill": [
+        {"name": "distilled", "method": "seqkd", "beam": 5, "lenpen": 1.0,
+         "backend": "ctranslate2"},
+        {"name": "seqinter", "method": "seqinter", "beam": 8, "lenpen": 1.0,
+         "backend": "ctranslate2"},
+    ],
+    "born_again": {"rounds": 2, "from": "distilled"},
+    "ar_students": [
+        dict(_STUDENT, name="student_raw", train_data="raw", word_kd=None),
+        dict(_STUDENT, name="student_wordkd", train_data="raw", word_kd=dict(_WORD_KD)),
+        dict(_STUDENT, name="student_seqkd", train_data="distilled", word_kd=None),
+        dict(_STUDENT, name="student_seqinter", train_data="seqinter", word_kd=None),
+        dict(_STUDENT, name="student_seqkd_wordkd", train_data="distilled",
+             word_kd=dict(_WORD_KD)),
+    ],
+    "seed_tables": {
+        "sections": ["kimrush", "ensemble", "stealing", "multilingual", "shleifer",
+                     "natdecode", "unimodality", "born_again", "rnn"],
+        "updates": 300, "teacher_updates": 300, "subset": 3000, "query_zipf": 0.7,
+        "lstm_lr": 5e-3, "multilingual_train": 1500, "multilingual_updates": 600,
+        "check_interval": 100},
+})
+
+PRESETS = {"quick": QUICK, "full": FULL, "seed": SEED}
 
 
 def deep_merge(base, override, path=""):
@@ -182,5 +217,13 @@ def resolve(preset, config_path=None):
         config = deep_merge(config, load_override(config_path))
     config["preset"] = preset
     schema.check(config)       # every value's type and range, before anything runs
+    tables = config.get("seed_tables")
+    if tables:
+        from nat.experiment.seed import SECTIONS
+
+        unknown = [name for name in tables["sections"] if name not in SECTIONS]
+        if unknown:
+            raise UserError(f"seed_tables.sections: unknown table {unknown[0]!r} (choose from "
+                            f"{', '.join(SECTIONS)})")
     variants.validate(config)  # every corpus / model name resolves (one-line errors)
     return config

@@ -15,7 +15,7 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from nat import fairseq_cli
+from nat import console_pool, fairseq_cli
 from nat.experiment import variants
 from nat.experiment.speed import timed_generate
 from nat.experiment.stages import Runner
@@ -463,15 +463,20 @@ class Experiment:
             for _, _, args, out in todo:  # recorded in order; run side by side (1 thread each)
                 ctx.record(["nat-analyze"] + args + ["--out", out])
 
-            def analyze(item):
-                _, _, args, out = item
-                fairseq_cli.run_command("nat-analyze", args + ["--out", out], log_path=os.path.join(
-                    self.out, "logs", f"analyze_{os.path.basename(out)}.log"))
-                with open(os.path.join(out, "metrics.json"), encoding="utf-8") as handle:
-                    return json.load(handle)
+            jobs = max(1, self.config["jobs"])
+            # nat-analyze in console_pool workers: analysis is imported once per worker
+            with console_pool.Pool(jobs) as workers, ThreadPoolExecutor(jobs) as threads:
+                def analyze(item):
+                    _, _, args, out = item
+                    fairseq_cli.run_command("nat-analyze", args + ["--out", out],
+                                            log_path=os.path.join(
+                                                self.out, "logs",
+                                                f"analyze_{os.path.basename(out)}.log"),
+                                            pool=workers)
+                    with open(os.path.join(out, "metrics.json"), encoding="utf-8") as handle:
+                        return json.load(handle)
 
-            with ThreadPoolExecutor(max(1, self.config["jobs"])) as pool:
-                metrics = list(pool.map(analyze, todo))
+                metrics = list(threads.map(analyze, todo))
             result = {"corpora": {}, "outputs": {}}
             for (group, name, _, _), value in zip(todo, metrics):
                 result[group][name] = value

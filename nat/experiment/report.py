@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from analysis import plots  # noqa: E402
-from nat.experiment import checks, lost, variants  # noqa: E402
+from nat.experiment import checks, lost, seed, variants  # noqa: E402
 from nat.textio import count_lines, write_json_atomic, write_lines_atomic  # noqa: E402
 
 
@@ -262,6 +262,7 @@ def render(results, out):
     lines += ["", "![complexity](figures/complexity.png)", ""]
     lines += _variant_tables(results)
     lines += lost.section(results, fig_dir)
+    lines += seed.section(results, fig_dir)
     lines += _deploy_table(results)
     lines += ["## Speed in fairseq-generate (the research path, not a deployment figure)", "",
               f"| system | ms/sentence at batch 1 | sentences/s at batch {batch} |",

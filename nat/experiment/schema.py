@@ -150,6 +150,24 @@ class LostSection:
 
 
 @dataclass(kw_only=True)
+class SeedTablesSection:
+    """The seed talk's tables (``--preset seed``; nat/experiment/seed_plan.py)."""
+    sections: list = value("the tables to build: kimrush, ensemble, stealing, multilingual, "
+                           "shleifer, natdecode, unimodality, born_again, rnn", [str])
+    updates: int = value("fairseq-train updates of every student the seed stage trains", int,
+                         low=1)
+    teacher_updates: int = value("updates of the extra teachers (ensemble seeds 2 and 3, the "
+                                 "per-language teachers)", int, low=1)
+    subset: int = value("sentences the ensemble distils and black-box queries", int, low=1)
+    query_zipf: float = value("Zipf exponent of the black-box query corpus", float, above=0)
+    lstm_lr: float = value("learning rate of the LSTM students", float, above=0)
+    multilingual_train: int = value("sources of the multilingual corpus (each in 3 languages)",
+                                    int, low=1)
+    multilingual_updates: int = value("updates of each multilingual student", int, low=1)
+    check_interval: int = value("updates between multilingual KD switch checks", int, low=1)
+
+
+@dataclass(kw_only=True)
 class ExperimentSection:
     seed: int = value("training seed", int)
     jobs: int = value("training jobs side by side", int, low=1)
@@ -169,6 +187,8 @@ class ExperimentSection:
     ar_students: list = value("autoregressive students", [StudentSection])
     prepare: dict = value("nat-prepare settings (--data DIR only; checked by nat-prepare)", dict)
     lost: dict = value("what distillation lost: stability, compression", LostSection)
+    seed_tables: Optional[dict] = optional("the seed talk's tables (null: off)",
+                                           Optional[SeedTablesSection], None)
 
 
 def _is(kind, v):

@@ -2,8 +2,9 @@
 
 Jobs form a small dependency graph (the teacher before distillation, distillation before the
 NATs trained on its output; NATs on raw data depend on nothing), and up to ``parallel`` run at
-once, each in its own process with one thread: tiny models scale poorly across threads, so two
-single-threaded jobs on two cores beat one two-threaded job.  A finished job leaves
+once, each with one thread: tiny models scale poorly across threads, so two single-threaded jobs
+on two cores beat one two-threaded job.  fairseq-train runs in ``nat.console_pool`` workers
+(fairseq's import paid once per worker; the weights are the same as in a process of its own).  A finished job leaves
 ``done.json`` with its settings key; an unfinished one with the same key resumes (fairseq from
 ``checkpoint_last.pt``, nat-distill from its shard store).  One progress bar counts updates.
 """
@@ -13,10 +14,12 @@ import re
 import shutil
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from tqdm import tqdm
 
+from nat import console_pool
 from nat.cli import bin_path, die_with_parent
 from nat.errors import UserError
 from nat.textio import write_json_atomic
@@ -94,48 +97,94 @@ def _final_loss(log_path):
     return loss
 
 
+class _Process:
+    """A running job in its own process."""
+
+    def __init__(self, job, env):
+        self.log = open(job.log_path, "a", encoding="utf-8")
+        self.log.write(" ".join(job.command) + "\n")
+        self.log.flush()
+        self.proc = subprocess.Popen([bin_path(job.tool)] + [str(a) for a in job.args],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     preexec_fn=die_with_parent(os.getpid()))  # no orphans
+
+    def poll(self):
+        code = self.proc.poll()
+        if code is not None:
+            self.log.close()
+        return code
+
+    def stop(self):
+        self.proc.terminate()
+
+
+class _InWorker:
+    """A running fairseq-train job in a ``console_pool`` worker (fairseq imported once per
+    worker, not once per job); its log is appended to as a process's would be."""
+
+    def __init__(self, job, worker, threads):
+        self.worker = worker
+        self.future = threads.submit(worker.run, job.tool, [str(a) for a in job.args],
+                                     job.log_path, True, " ".join(job.command))
+
+    def poll(self):
+        return self.future.result()[0] if self.future.done() else None
+
+    def stop(self):
+        self.worker.kill()
+
+
 def run_jobs(jobs, parallel=2, quiet=False):
-    """Run unfinished jobs respecting ``deps``, ``parallel`` at a time; returns {name: summary}."""
+    """Run unfinished jobs respecting ``deps``, ``parallel`` at a time; returns {name: summary}.
+    Single-process fairseq-train jobs run in ``parallel`` console_pool workers, other jobs
+    (nat-distill, torchrun) in their own processes."""
     finished = {job.name for job in jobs if job.is_done()}
     pending = [job for job in jobs if job.name not in finished]
     bar = tqdm(total=sum(j.updates for j in pending), unit="upd", desc="training",
                disable=quiet, leave=False)
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    workers = [console_pool.Worker() for _ in range(max(1, parallel))]
+    threads = ThreadPoolExecutor(max(1, parallel))
     running, done_updates = {}, 0
-    while pending or running:
-        ready = [j for j in pending if set(j.deps) <= finished]
-        while ready and len(running) < max(1, parallel):
-            job = ready.pop(0)
-            pending.remove(job)
-            job.prepare()
-            log = open(job.log_path, "a", encoding="utf-8")
-            log.write(" ".join(job.command) + "\n")
-            log.flush()
-            proc = subprocess.Popen([bin_path(job.tool)] + [str(a) for a in job.args],
-                                    stdout=log, stderr=subprocess.STDOUT, env=env,
-                                    preexec_fn=die_with_parent(os.getpid()))  # no orphans
-            running[job.name] = (job, proc, log, time.time())
-        if not running:
-            missing = sorted({d for j in pending for d in j.deps} - finished)
-            raise UserError(f"jobs wait for unknown or failed jobs: {missing}")
-        time.sleep(0.5)
-        progress = done_updates
-        for name, (job, proc, log, start) in list(running.items()):
-            if proc.poll() is None:
-                progress += min(job.updates, _last_update(job.log_path))
-                continue
-            log.close()
-            del running[name]
-            if proc.returncode != 0:
-                for _, other, _, _ in running.values():
-                    other.terminate()
-                raise UserError(f"{job.tool} for {name} failed with exit status "
-                                f"{proc.returncode} (log: {job.log_path})")
-            job.mark_done(time.time() - start)
-            finished.add(name)
-            done_updates += job.updates
-            progress += job.updates
-        bar.n = min(bar.total, progress)
-        bar.refresh()
+    try:
+        while pending or running:
+            ready = [j for j in pending if set(j.deps) <= finished]
+            while ready and len(running) < max(1, parallel):
+                job = ready.pop(0)
+                pending.remove(job)
+                job.prepare()
+                busy = {id(r.worker) for _, r, _ in running.values() if isinstance(r, _InWorker)}
+                free = [w for w in workers if id(w) not in busy]
+                if job.tool in console_pool.IN_PROCESS and free:
+                    run = _InWorker(job, free[0], threads)
+                else:
+                    run = _Process(job, env)
+                running[job.name] = (job, run, time.time())
+            if not running:
+                missing = sorted({d for j in pending for d in j.deps} - finished)
+                raise UserError(f"jobs wait for unknown or failed jobs: {missing}")
+            time.sleep(0.5)
+            progress = done_updates
+            for name, (job, run, start) in list(running.items()):
+                code = run.poll()
+                if code is None:
+                    progress += min(job.updates, _last_update(job.log_path))
+                    continue
+                del running[name]
+                if code != 0:
+                    for _, other, _ in running.values():
+                        other.stop()
+                    raise UserError(f"{job.tool} for {name} failed with exit status "
+                                    f"{code} (log: {job.log_path})")
+                job.mark_done(time.time() - start)
+                finished.add(name)
+                done_updates += job.updates
+                progress += job.updates
+            bar.n = min(bar.total, progress)
+            bar.refresh()
+    finally:
+        for worker in workers:
+            worker.kill() if running else worker.close()
+        threads.shutdown(wait=True)
     bar.close()
     return {job.name: job.summary() for job in jobs}

@@ -31,8 +31,8 @@ def build_parser():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="quick", choices=sorted(presets.PRESETS),
                         help="quick: ~15 min on 2 CPU cores; full: larger corpus, more models "
-                             "(meant for a GPU); seed: quick plus the seed talk's tables, ~35 min on 2 CPU "
-                             "cores (docs/seed.md). Default: quick")
+                             "(meant for a GPU); seed: quick plus the seed talk's tables, ~35 "
+                             "min on 2 CPU cores (docs/seed.md). Default: quick")
     parser.add_argument("--config", help="JSON/YAML file deep-merged over the preset")
     parser.add_argument("--out", required=True, help="output directory (reused to resume)")
     parser.add_argument("--data", metavar="DIR",

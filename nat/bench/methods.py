@@ -186,7 +186,7 @@ class Plan:
                     # p(output | source), fairseq's per-id scores being log2 (</s> included)
                     record["output_probability"] = sum(
                         2.0 ** sum(h.positional_scores) for h in best) / max(1, len(best))
-                write_json_atomic(hyp + ".speed.json", record)
+                write_json_atomic(hyp + ".decode.json", record)
 
         commands = [["fairseq-generate"] + fairseq_cli.generate_args(
             **{k: v for k, v in r.items() if k != "log_path"}) for r in requests]
@@ -465,8 +465,8 @@ def read_metrics(system):
     with open(path, encoding="utf-8") as handle:
         metrics = json.load(handle)
     found = {k: metrics.get(k) for k in ("sacrebleu", "mixed_sentence_rate", "valid_rate")}
-    if os.path.isfile(system.hyp + ".speed.json"):
-        with open(system.hyp + ".speed.json", encoding="utf-8") as handle:
+    if os.path.isfile(system.hyp + ".decode.json"):
+        with open(system.hyp + ".decode.json", encoding="utf-8") as handle:
             found.update(json.load(handle))
     return found
 

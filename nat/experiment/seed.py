@@ -4,8 +4,9 @@ the literature's claim stated before the numbers, then ✓ / ✗ / – (not meas
 ``nat.experiment.seed_plan.collect`` builds the rows from the seed plan's scored systems, the
 experiment's own results and each run's CPU time, with the checks defined here; the result is
 what ``results.json["seed_tables"]`` holds, and ``section(results, fig_dir)`` renders the report
-(and the NAT decoding figure) from it alone.  Every check is a plain function of numbers (``tests/test_seed.py``
-feeds them hand-made ones); a missing number makes a check "not measurable", never ✓ or ✗.
+(and the NAT decoding figure) from it alone.  Every check is a plain function of numbers
+(``tests/test_seed.py`` feeds them hand-made ones); a missing number makes a check "not
+measurable", never ✓ or ✗.
 """
 import os
 

@@ -17,9 +17,6 @@ from nat import console_pool, fairseq_cli
 from nat.bench import methods
 from nat.experiment import seed
 
-#: the sections of the seed report, in order (nat.experiment.seed.SECTIONS holds their claims)
-SECTIONS = ("kimrush", "ensemble", "stealing", "multilingual", "shleifer", "natdecode",
-            "unimodality", "born_again", "rnn")
 #: the plan's methods behind each section (unimodality and born-again read the experiment)
 PLAN_METHODS = {"kimrush": ("kimrush",), "ensemble": ("ensemble",), "stealing": ("blackbox",),
                 "multilingual": ("multilingual",), "shleifer": ("shleifer",),
@@ -197,8 +194,8 @@ class SeedPlan(methods.Plan):
 
 
 def methods_of(sections):
-    """The plan's methods for the seed sections named (in ``SECTIONS`` order)."""
-    return [m for s in SECTIONS if s in sections for m in PLAN_METHODS.get(s, ())]
+    """The plan's methods for the seed sections named (in the order of ``seed.SECTIONS``)."""
+    return [m for s in seed.SECTIONS if s in sections for m in PLAN_METHODS.get(s, ())]
 
 
 # --- from scores to the seed tables ----------------------------------------------------------
@@ -411,8 +408,7 @@ def run(config, out, results, quiet=False):
         runner = methods.Runner(plan, config["jobs"], 0, pool=pool, quiet=quiet,
                                 done_dir=os.path.join(opts.out, "done"))
         runner.run()
-        cpu = dict(pool.cpu_seconds)
-    cpu.update(runner.recorded_cpu())
+    cpu = runner.recorded_cpu()     # this run's steps and those an earlier run finished
     done = os.path.join(out, "distilled", "done.json")
     distill_seconds = None
     if os.path.isfile(done):

@@ -4,9 +4,10 @@ Jobs form a small dependency graph (the teacher before distillation, distillatio
 NATs trained on its output; NATs on raw data depend on nothing), and up to ``parallel`` run at
 once, each with one thread: tiny models scale poorly across threads, so two single-threaded jobs
 on two cores beat one two-threaded job.  fairseq-train runs in ``nat.console_pool`` workers
-(fairseq's import paid once per worker; the weights are the same as in a process of its own).  A finished job leaves
-``done.json`` with its settings key; an unfinished one with the same key resumes (fairseq from
-``checkpoint_last.pt``, nat-distill from its shard store).  One progress bar counts updates.
+(fairseq's import paid once per worker; the weights are the same as in a process of its own).
+A finished job leaves ``done.json`` with its settings key; an unfinished one with the same key
+resumes (fairseq from ``checkpoint_last.pt``, nat-distill from its shard store).  One progress
+bar counts updates.
 """
 import json
 import os

@@ -35,6 +35,7 @@ CONSOLE_SCRIPTS = [
     "nat-translate = data_scripts.translate_cli:main",
     "nat-shrink = data_scripts.shrink_cli:main",
     "nat-multilingual = data_scripts.multilingual_cli:main",
+    "nat-gettext = data_scripts.gettext_cli:main",
 ]
 
 setup(

@@ -32,7 +32,9 @@ def build_parser():
     parser.add_argument("--preset", default="quick", choices=sorted(presets.PRESETS),
                         help="quick: ~15 min on 2 CPU cores; full: larger corpus, more models "
                              "(meant for a GPU); seed: quick plus the seed talk's tables, ~35 "
-                             "min on 2 CPU cores (docs/seed.md). Default: quick")
+                             "min on 2 CPU cores (docs/seed.md); real: sized for a real corpus of "
+                             "~20-30k short pairs (needs --data), ~1 hour on 2 CPU cores "
+                             "(docs/real.md). Default: quick")
     parser.add_argument("--config", help="JSON/YAML file deep-merged over the preset")
     parser.add_argument("--out", required=True, help="output directory (reused to resume)")
     parser.add_argument("--data", metavar="DIR",
@@ -85,11 +87,17 @@ def main(argv=None):
     config = presets.resolve(args.preset, args.config)
     if config.get("seed_tables") and args.data:
         raise UserError("the seed tables (--preset seed) need the synthetic corpus: no --data")
+    if args.preset in presets.NEEDS_DATA and not args.data:
+        raise UserError(f"--preset {args.preset} is sized for a real corpus: give --data DIR "
+                        f"(e.g. one made by nat-gettext --langs de,es,fr --out DIR)")
     if args.show_config:
         print(json.dumps(config, indent=2))
         return
     if args.dry_run:
-        print(describe_plan(Experiment(config, args.out, quiet=True, data=args.data).plan()))
+        experiment = Experiment(config, args.out, quiet=True, data=args.data)
+        print(describe_plan(experiment.plan()))
+        for line in experiment.sizing():
+            print(line)
         if config.get("seed_tables"):
             from nat.experiment import seed_plan
 
@@ -105,6 +113,10 @@ def main(argv=None):
         results = seed_plan.run(config, args.out, results, quiet=args.quiet)
     print(f"nat-experiment: done in {time.time() - start:.0f} s; report: "
           f"{os.path.join(args.out, 'report.md')}")
+    degenerate = (results.get("teacher_check") or {}).get("degenerate")
+    if degenerate:
+        print(f"nat-experiment: warning: degenerate teacher ({degenerate}): every prediction "
+              f"that depends on it is not measurable")
     for model in results["models"]:
         mixed = model["mixed_sentence_rate"]
         print(f"  {model['name']:<22} {model['train_data']:<9} BLEU {model['bleu']:6.1f}  "

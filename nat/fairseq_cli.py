@@ -132,13 +132,25 @@ class Recipe:
     nat: bool = False
     extra: list = field(default_factory=list)
     processes: int = 1
+    validate_every: int = 0
 
     def args(self, data_bin, save_dir, seed=1):
-        """The fairseq-train arguments (CPU unless CUDA is visible)."""
+        """The fairseq-train arguments (CPU unless CUDA is visible).  ``validate_every`` N > 0:
+        the validation loss every N updates (and at the end) instead of no validation: the
+        learning curve in the log, and ``checkpoint_best.pt`` by that loss.  Checkpoints are
+        then saved every N updates too (fairseq validates at every save), so validation runs
+        only there; training is the same either way (fairseq seeds every update by its number).
+        """
+        common = list(COMMON_TRAIN)
+        if self.validate_every:
+            common.remove("--disable-validation")
+            common[common.index("--save-interval-updates") + 1] = self.validate_every
+            common += ["--validate-interval", "1000000",  # epochs: never; updates decide
+                       "--validate-interval-updates", self.validate_every]
         args = [data_bin, "--user-dir", PLUGIN_DIR, "--arch", self.arch, "--lr", self.lr,
                 "--warmup-updates", self.warmup, "--max-tokens", self.max_tokens,
                 "--max-update", self.updates, "--save-dir", save_dir, "--seed", seed,
-                *([] if cuda_available() else ["--cpu"]), *COMMON_TRAIN]
+                *([] if cuda_available() else ["--cpu"]), *common]
         if self.nat:
             args += NAT_TRAIN
         return args + list(self.extra)
@@ -171,6 +183,32 @@ def train(data_bin, save_dir, recipe, seed=1, log_path=None, env=None):
     output (the log)."""
     return run_command(*recipe.launch(data_bin, save_dir, seed),
                        log_path=log_path or os.path.join(save_dir, "train.log"), env=env)
+
+
+_VALID = re.compile(r"\| valid on '[^']+' subset \|(.*)$")
+
+
+def parse_validation(text):
+    """fairseq-train's validation lines as a learning curve: ``[{updates, loss, nll_loss,
+    bleu}]`` sorted by updates (``bleu`` only with ``--eval-bleu``, else None); a resumed run's
+    repeated update counts keep their last line."""
+    points = {}
+    for line in text.splitlines():
+        match = _VALID.search(line)
+        if not match:
+            continue
+        fields = {}
+        for part in match.group(1).split("|"):
+            name, _, value = part.strip().partition(" ")
+            try:
+                fields[name] = float(value)
+            except ValueError:
+                continue
+        if "num_updates" in fields and "loss" in fields:
+            points[int(fields["num_updates"])] = {
+                "updates": int(fields["num_updates"]), "loss": fields["loss"],
+                "nll_loss": fields.get("nll_loss"), "bleu": fields.get("bleu")}
+    return [points[k] for k in sorted(points)]
 
 
 _SPEED = re.compile(r"Translated ([\d,]+) sentences \(([\d,]+) tokens\) in ([\d.]+)s "

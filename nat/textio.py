@@ -130,6 +130,17 @@ def check_parallel(*paths):
     return counts[0] if counts else 0
 
 
+def read_json(path, flag=None):
+    """A JSON file's content; a missing, unreadable or malformed file is a one-line UserError."""
+    input_file(path, flag)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UserError(f"{_named(flag, path)}: not a JSON file ({str(err).splitlines()[0]})") \
+            from None
+
+
 def write_json_atomic(path, obj, indent=1, sort_keys=False):
     """``obj`` as JSON (UTF-8, non-ASCII kept) at ``path``, atomically (``write_lines_atomic``):
     the one way every manifest, record and result file is written."""

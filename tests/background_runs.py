@@ -56,7 +56,8 @@ VARIANTS = {
 #: ``--data DIR`` as small as the pipeline allows (test_experiment_data.py explains it)
 USER_DATA = {
     "prepare": {"vocab_size": 400, "model_type": "bpe"},
-    "teacher": {"updates": 30, "warmup": 5, "lr": 0.005, "max_tokens": 400},
+    "teacher": {"updates": 30, "warmup": 5, "lr": 0.005, "max_tokens": 400,
+                "validate_every": 15},
     "distill": [{"name": "distilled", "method": "selective", "selective_ter": 0.5,
                  "backend": "ctranslate2"}],
     "nat": [{"name": "vanilla", "arch": "nat_vanilla_tiny", "updates": 20, "lr": 0.005,

@@ -62,3 +62,64 @@ def test_strip_bpe():
     assert strip_bpe("ab@@ c d", "@@ ") == "abc d"
     assert strip_bpe("\u2581a b \u2581c", "sentencepiece") == "ab c"
     assert strip_bpe("a b", None) == "a b"
+
+
+LEXICON = {"token_language": {"Haus": "de", "das": "de", "casa": "es", "la": "es",
+                              "maison": "fr", "la_fr": "fr"}}
+
+
+def brute_force_consistent(hyps, token_language):
+    """The best rank whose identifying words share one language, else the best majority share
+    (ties: best rank), by enumerating every candidate and language."""
+    def share(text):
+        words = [token_language[w] for w in text.split() if w in token_language]
+        if not words:
+            return 1.0
+        return max(words.count(lang) for lang in set(words)) / len(words)
+    shares = [share(text) for text, _ in hyps]
+    pure = [r for r, s in enumerate(shares) if s == 1.0]
+    if pure:
+        return pure[0], True
+    best = max(shares)
+    return shares.index(best), False
+
+
+def test_consistent_picks_the_best_ranked_one_language_candidate():
+    from itertools import product
+
+    from nat.distill.select import LanguageChecker, consistent_rank
+
+    checker = LanguageChecker(LEXICON)
+    words = ["Haus", "casa", "maison", "OK", "das", "la"]
+    # every candidate of 1-2 of these words, in lists of 3 (and of 2, reversed)
+    candidates = [" ".join(c) for n in (1, 2) for c in product(words, repeat=n)]
+    for i in range(0, len(candidates) - 2, 3):
+        for hyps_text in (candidates[i:i + 3], candidates[i:i + 2][::-1]):
+            hyps = [[text, -float(r)] for r, text in enumerate(hyps_text)]
+            assert consistent_rank(hyps, checker) == brute_force_consistent(
+                hyps, LEXICON["token_language"]), hyps_text
+
+
+def test_consistent_selection_counts_what_it_did():
+    from nat.distill.select import LanguageChecker
+
+    records = [rec(0, ["das casa", "das Haus", "la casa"]),     # rank 1 is the first pure one
+               rec(1, ["la casa", "das Haus"]),                 # top-1 already pure
+               rec(2, ["das casa maison", "Haus casa"]),        # none pure: tie 1/3 vs 1/2
+               rec(3, [], status="long_source")]
+    pairs, fallbacks = select(records, ["a", "b", "c", "d"], ["A", "B", "C", "D"],
+                              "consistent", checker=LanguageChecker(LEXICON))
+    assert [p[2] for p in pairs] == ["das Haus", "la casa", "Haus casa", "D"]
+    assert fallbacks == {"consistent_below_top1": 2, "no_consistent_candidate": 1,
+                         "long_source": 1}
+
+
+def test_consistent_scores_words_of_sentencepiece_candidates():
+    from nat.distill.select import LanguageChecker
+
+    checker = LanguageChecker({"token_language": {"Haus": "de", "casa": "es"}},
+                              remove_bpe="sentencepiece")
+    # pieces are joined into words before the lexicon is asked: "Ha" + "us" = "Haus"
+    assert checker.majority_share("\u2581Ha us") == 1.0
+    assert checker.majority_share("\u2581Ha us \u2581casa") == 0.5
+    assert checker.majority_share("\u2581Ha") == 1.0   # no identifying word: nothing mixes

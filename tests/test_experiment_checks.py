@@ -6,7 +6,7 @@ What is deterministic is the logic that turns numbers into ✓ / ✗ / not measu
 """
 import pytest
 
-from nat.experiment import checks
+from nat.experiment import checks, teacher_check
 
 
 def results(teacher=90.0, raw=(20.0, 0.6), distilled=(80.0, 0.1), complexity=(1.6, 0.4),
@@ -66,7 +66,8 @@ def test_a_broken_teacher_makes_distillation_claims_not_measurable():
         assert p["detail"].startswith("not measurable (teacher BLEU 0.0 < 10")
     # the measured numbers are still shown, after the reason
     assert distillation[2]["detail"].endswith("measured -0.000 vs 1.638 bits")
-    assert last["claim"].startswith("the teacher") and last["holds"] is False
+    # so is the teacher's own claim: nothing that depends on the teacher gets a verdict
+    assert last["claim"].startswith("the teacher") and last["holds"] is None
 
 
 def test_threshold_is_the_teachers_beam_bleu():
@@ -83,3 +84,56 @@ def test_missing_mixing_is_not_measured_not_failed():
     found = checks.predictions(res)
     assert [p["holds"] for p in found] == [True, None, None, True]
     assert found[1]["detail"] == found[2]["detail"] == checks.NOT_MEASURED
+
+
+def check_of(test_bleu=40.0, test_at_cap=3, distilled_at_cap=100, lines=1000):
+    return {"test_bleu": test_bleu, "test_mixed_sentence_rate": 0.1,
+            "test_at_length_cap": test_at_cap, "test_lines": 100, "valid_loss": 4.0,
+            "valid_bleu": 20.0, "best_valid_bleu": 21.0, "validated_at": 2000,
+            "distilled_at_length_cap": {"distilled": {"lines": lines,
+                                                      "at_cap": distilled_at_cap}}}
+
+
+@pytest.mark.parametrize("found, reason", [
+    (check_of(), None),
+    (check_of(test_bleu=2.0), "test BLEU 2.0 < 10"),
+    # the quick preset's teacher on a 24k-pair real corpus: 11,216 of 18,436 outputs at the cap
+    (check_of(distilled_at_cap=11216, lines=18436),
+     "11216 of 18436 outputs of corpus distilled stop at the length cap"),
+    (check_of(test_at_cap=51), "51 of 100 test outputs stop at the length cap"),
+    (check_of(test_at_cap=50, distilled_at_cap=500), None),   # half is not "most"
+])
+def test_degenerate_teacher_reasons(found, reason):
+    got = teacher_check.degenerate(found)
+    assert (got is None) if reason is None else got.startswith(reason), got
+
+
+def test_a_degenerate_teacher_withholds_every_verdict_even_with_good_bleu():
+    """A teacher whose outputs mostly stop at the length cap distils junk even when its test
+    BLEU clears the threshold: every claim is 'not measurable (degenerate teacher: ...)'."""
+    numbers = results()
+    numbers["teacher_check"] = dict(check_of(distilled_at_cap=900))
+    numbers["teacher_check"]["degenerate"] = teacher_check.degenerate(
+        numbers["teacher_check"])
+    found = checks.predictions(numbers)
+    assert found and all(p["holds"] is None for p in found)
+    assert all(p["detail"].startswith("not measurable (degenerate teacher: 900 of 1000")
+               for p in found)
+    assert checks.predictions(results())[0]["holds"] is True  # the same numbers otherwise
+
+
+def test_teacher_check_summary_reads_the_curve_and_the_test_outputs():
+    numbers = results(teacher=35.0)
+    numbers["models"][0].update(at_length_cap=2, test_lines=500)
+    numbers["curves"] = {"teacher": [{"updates": 250, "loss": 7.0, "bleu": 3.0},
+                                     {"updates": 500, "loss": 5.0, "bleu": 12.5},
+                                     {"updates": 750, "loss": 5.1, "bleu": 11.0}]}
+    found = teacher_check.summary(numbers, {"distilled": (40, 1000)})
+    assert found["valid_bleu"] == 11.0 and found["best_valid_bleu"] == 12.5
+    assert found["valid_loss"] == 5.1 and found["validated_at"] == 750
+    assert found["test_bleu"] == 35.0 and found["test_at_length_cap"] == 2
+    assert found["distilled_at_length_cap"] == {"distilled": {"lines": 1000, "at_cap": 40}}
+    assert found["degenerate"] is None
+    text = "\n".join(teacher_check.section({"teacher_check": found}))
+    assert "BLEU 11.0 (greedy, one reference; best 12.5) after 750 updates" in text
+    assert "degenerate" not in text

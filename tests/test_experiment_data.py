@@ -204,6 +204,23 @@ def test_prepared_directory_is_used_as_it_is(finished_run, tmp_path):
                                              config["prepare"]).key()
 
 
+def test_an_undertrained_teacher_is_named_and_nothing_is_judged(finished_run):
+    """30 updates on 240 pairs: the teacher check finds it degenerate, says so above every
+    claim, and every claim is 'not measurable'; its validation curve is in the results."""
+    _, out, results = finished_run
+    found = results["teacher_check"]
+    assert found["degenerate"] and found["degenerate"].startswith("test BLEU ")
+    assert found["validated_at"] == 30 and found["valid_loss"] > 0
+    assert [p["updates"] for p in results["curves"]["teacher"]] == [15, 30]
+    assert found["test_lines"] == 24 and 0 <= found["test_at_length_cap"] <= 24
+    assert results["predictions"]
+    assert all(p["holds"] is None for p in results["predictions"]), results["predictions"]
+    text = open(os.path.join(out, "report.md"), encoding="utf-8").read()
+    assert text.index("**The teacher is degenerate") < text.index("What the literature")
+    assert "## Learning curves" in text and os.path.isfile(
+        os.path.join(out, "figures", "curves.png"))
+
+
 def test_without_labels_mixing_is_not_measured(finished_run, raw_dir, tmp_path):
     """The same run's records with the mixing measures gone (what nat-analyze returns without
     a lexicon): the checks and the report say so instead of failing."""

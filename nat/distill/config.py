@@ -11,8 +11,9 @@ from typing import List, Optional
 from nat import fairseq_cli
 from nat.cli import arg, nonnegative_float, nonnegative_int, positive_float, positive_int
 from nat.errors import UserError
+from nat.hashing import file_sha256
 
-METHODS = ("seqkd", "seqinter", "nbest", "sample", "selective")
+METHODS = ("seqkd", "seqinter", "nbest", "sample", "selective", "consistent")
 #: methods that score against the gold target (refused without --target)
 GOLD_METHODS = ("seqinter", "selective")
 #: methods a black-box teacher (one answer per source, no scores) can serve
@@ -46,7 +47,9 @@ class DistillConfig:
     out: str = arg("output directory", group=IO)
     method: str = arg("seqkd: the teacher's top-1; seqinter: the hypothesis of best sentence "
                       "BLEU; nbest: K pairs per source; sample: K samples; selective: the raw "
-                      "target where TER(top-1, gold) > --selective-ter, else the top-1", "seqkd",
+                      "target where TER(top-1, gold) > --selective-ter, else the top-1; consistent: "
+                      "the best-ranked candidate whose words are all of one language "
+                      "(--lexicon; else the least mixed)", "seqkd",
                       choices=METHODS, group=SELECTION)
     beam: int = arg("beam size", 5, type=positive_int, group=DECODING)
     nbest: Optional[int] = arg("outputs per source: nbest (default --beam) and sample (default "
@@ -91,6 +94,9 @@ class DistillConfig:
                              "none", group=SELECTION)
     bleu_remove_bpe: Optional[str] = arg("undo subwords for scoring: '@@ ' or sentencepiece "
                                          "(the output keeps subwords)", None, group=SELECTION)
+    lexicon: Optional[str] = arg("consistent: a lexicon.json (word -> language; nat-prepare "
+                                 "writes OUT/lexicon.json from train.lang)", None,
+                                 group=SELECTION)
     valid_source: Optional[str] = arg("raw valid source to binarize next to the output", None,
                                       group=IO)
     valid_target: Optional[str] = arg("raw valid target (with --valid-source)", None, group=IO)
@@ -170,6 +176,9 @@ class DistillConfig:
         if self.target is None and self.method in GOLD_METHODS:
             raise UserError(f"--method {self.method} scores against the gold target: give "
                             f"--target (monolingual source text: seqkd, nbest or sample)")
+        if self.method == "consistent" and not self.lexicon:
+            raise UserError("--method consistent needs --lexicon (a lexicon.json: word -> "
+                            "language)")
         if self.long_source not in LONG_SOURCE_POLICIES:
             raise UserError(f"--long-source {self.long_source}: choose one of "
                             f"{', '.join(LONG_SOURCE_POLICIES)}")
@@ -259,6 +268,10 @@ class DistillConfig:
             settings.update(bleu_tokenize=self.bleu_tokenize, bleu_remove_bpe=self.bleu_remove_bpe)
         if self.method == "selective":
             settings.update(selective_ter=self.selective_ter, bleu_remove_bpe=self.bleu_remove_bpe)
+        if self.method == "consistent":
+            settings.update(lexicon=os.path.abspath(self.lexicon),
+                            lexicon_sha256=file_sha256(self.lexicon),
+                            bleu_remove_bpe=self.bleu_remove_bpe)
         return settings
 
     def as_dict(self):

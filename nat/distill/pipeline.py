@@ -19,7 +19,7 @@ from nat import textio
 from nat.distill import binarize as binarize_mod
 from nat.distill import manifest as manifest_mod
 from nat.hashing import file_sha256, json_key, line_hash
-from nat.distill.select import SentenceScorer, select
+from nat.distill.select import LanguageChecker, SentenceScorer, select
 from nat.distill.shards import shard_chunks
 from nat.distill.store import Store
 from nat.distill.teacher import check_autoregressive, describe
@@ -267,8 +267,11 @@ def select_pairs(cfg, records, sources, targets, scorer):
     """The selection pass; monolingual input has no gold target to fall back to, so an empty
     answer stays empty (counted as ``empty_hypothesis_kept``)."""
     gold = targets if targets is not None else [""] * len(sources)
+    checker = None
+    if cfg.method == "consistent":
+        checker = LanguageChecker(textio.read_json(cfg.lexicon, "--lexicon"), cfg.bleu_remove_bpe)
     pairs, fallbacks = select(records, sources, gold, cfg.method, cfg.output_nbest, scorer,
-                              cfg.selective_ter)
+                              cfg.selective_ter, checker)
     if targets is None and "empty_hypothesis" in fallbacks:
         fallbacks["empty_hypothesis_kept"] = fallbacks.pop("empty_hypothesis")
     return pairs, fallbacks

@@ -45,14 +45,44 @@ class SentenceScorer:
         return found
 
 
+class LanguageChecker:
+    """The language consistency of a candidate, from a ``lexicon.json`` (word -> language of the
+    words seen under one language only; ``nat-prepare`` derives it from ``train.lang``)."""
+
+    def __init__(self, lexicon, remove_bpe=None):
+        self.token_language = lexicon["token_language"]
+        self.remove_bpe = remove_bpe
+
+    def majority_share(self, text):
+        """Share of the candidate's identifying words in its most frequent language (1.0 when
+        it has none: nothing mixes)."""
+        langs = Counter(self.token_language[w] for w in strip_bpe(text, self.remove_bpe).split()
+                        if w in self.token_language)
+        total = sum(langs.values())
+        return max(langs.values()) / total if total else 1.0
+
+
+def consistent_rank(hyps, checker):
+    """Rank of the best-ranked candidate whose identifying words are all of one language; when
+    none is, the one with the largest majority share (ties: best rank).  Returns (rank, found)."""
+    shares = [checker.majority_share(text) for text, _ in hyps]
+    for rank, share in enumerate(shares):
+        if share == 1.0:
+            return rank, True
+    return max(range(len(shares)), key=lambda r: (shares[r], -r)), False
+
+
 def best_bleu_rank(hyps, ref, scorer):
     """Rank of the candidate with the highest sentence BLEU against ``ref`` (ties: best rank)."""
     scores = [scorer.sentence_bleu(text, ref) for text, _ in hyps]
     return max(range(len(scores)), key=lambda r: (scores[r], -r))
 
 
-def select(records, sources, targets, method, output_nbest=1, scorer=None, selective_ter=0.8):
-    """Apply ``method`` to merged records; returns ``(pairs, fallbacks)``."""
+def select(records, sources, targets, method, output_nbest=1, scorer=None, selective_ter=0.8,
+           checker=None):
+    """Apply ``method`` to merged records; returns ``(pairs, fallbacks)`` (``consistent`` also
+    counts ``consistent_below_top1`` and ``no_consistent_candidate``; ``checker``: its
+    ``LanguageChecker``)."""
     fallbacks = Counter()
     pairs = []
 
@@ -85,6 +115,13 @@ def select(records, sources, targets, method, output_nbest=1, scorer=None, selec
                 pairs.append((idx, sources[idx], targets[idx]))
             else:
                 emit(idx, text)
+        elif method == "consistent":
+            rank, found = consistent_rank(hyps, checker)
+            if rank:
+                fallbacks["consistent_below_top1"] += 1
+            if not found:
+                fallbacks["no_consistent_candidate"] += 1
+            emit(idx, hyps[rank][0])
         elif method == "seqkd":
             emit(idx, hyps[0][0])
         else:

@@ -46,8 +46,12 @@ def _why_missing(results):
     return NOT_MEASURED if data and not data.get("labels") else NO_IDENTIFYING
 
 
-def _teacher_unusable(models):
-    """Why no distillation claim can be measured (a teacher below MIN_TEACHER_BLEU), or None."""
+def _teacher_unusable(models, results=None):
+    """Why no distillation claim can be measured (a teacher below MIN_TEACHER_BLEU, or one the
+    teacher check found degenerate), or None."""
+    found = (results or {}).get("teacher_check") or {}
+    if found.get("degenerate"):
+        return f"not measurable (degenerate teacher: {found['degenerate']})"
     teacher = models.get("teacher_beam5")
     if teacher and teacher.get("bleu") is not None and teacher["bleu"] < MIN_TEACHER_BLEU:
         return (f"not measurable (teacher BLEU {teacher['bleu']:.1f} < "
@@ -102,9 +106,6 @@ def predictions(results, family="vanilla"):
                      "corpus (higher mode classifier cross-entropy)",
             "holds": holds, "detail": detail})
     checks += _marginalising_gain_less(results, models, family)
-    broken = _teacher_unusable(models)
-    if broken:
-        checks = _unmeasurable(checks, broken)
     teacher = models.get("teacher_beam5")
     nats = [m for m in results["models"] if is_nat(m)]
     if teacher and nats:
@@ -113,6 +114,9 @@ def predictions(results, family="vanilla"):
             "claim": "the teacher (beam 5) outscores every NAT",
             "holds": teacher["bleu"] > best["bleu"],
             "detail": f"{teacher['bleu']:.1f} vs best NAT {best['name']} {best['bleu']:.1f}"})
+    broken = _teacher_unusable(models, results)
+    if broken:  # every claim here depends on the teacher
+        checks = _unmeasurable(checks, broken)
     return checks
 
 

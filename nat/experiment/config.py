@@ -167,7 +167,35 @@ SEED.update({
         "check_interval": 100},
 })
 
-PRESETS = {"quick": QUICK, "full": FULL, "seed": SEED}
+#: ``--preset real`` (``--data DIR`` only): a real corpus of ~20-30k short pairs on 2 CPU cores in
+#: about an hour (docs/real.md: how each number was measured).  Per update on one core, here:
+#: teacher 4096 tokens ~1.0-1.15 s, vanilla NAT 2048 tokens 0.37-0.54 s (alone / beside another
+#: job).
+#: The teacher's validation BLEU (greedy, one reference) and every model's validation loss are
+#: logged every few hundred updates (the report's learning curves); distillation keeps the
+#: best-ranked candidate of one language from the teacher's 5-best list (``consistent``).
+REAL = copy.deepcopy(QUICK)
+_EVAL_BLEU = ["--eval-bleu", "--eval-bleu-args", '{"beam": 1, "max_len_a": 0, "max_len_b": 64}',
+              "--eval-bleu-remove-bpe", "sentencepiece"]
+REAL.update({
+    "teacher": {"name": "teacher", "arch": "transformer_teacher_tiny", "updates": 2000,
+                "lr": 2e-3, "warmup": 200, "max_tokens": 4096, "validate_every": 400,
+                "extra": ["--criterion", "label_smoothed_cross_entropy",
+                          "--label-smoothing", "0.1", *_EVAL_BLEU]},
+    "distill": {"method": "consistent", "beam": 5, "lenpen": 1.0, "backend": "ctranslate2"},
+    # the vanilla NAT only: the model the claims are about; two CTC+GLAT NATs of 600 updates
+    # cost another ~28 core-minutes and took the run to 67 minutes (docs/real.md: --config)
+    "nat": [
+        {"name": "vanilla", "arch": "nat_vanilla_tiny", "updates": 2500, "lr": 2e-3,
+         "warmup": 200, "max_tokens": 2048, "validate_every": 500, "extra": [], "decode": []},
+    ],
+    # a real vocabulary: four languages' words in one joint model
+    "prepare": dict(QUICK["prepare"], vocab_size=4000),
+})
+#: presets that need ``--data DIR`` (they are sized for a real corpus)
+NEEDS_DATA = ("real",)
+
+PRESETS = {"quick": QUICK, "full": FULL, "seed": SEED, "real": REAL}
 
 
 def deep_merge(base, override, path=""):

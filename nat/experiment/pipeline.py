@@ -16,6 +16,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from nat import console_pool, fairseq_cli
+from nat.errors import UserError
 from nat.experiment import variants
 from nat.experiment.speed import timed_generate
 from nat.experiment.stages import Runner
@@ -50,7 +51,8 @@ def _train_job(name, data_bin, model, save_dir, seed, nat, processes, key, deps)
     """The fairseq-train job (torchrun over it for several processes per job)."""
     recipe = fairseq_cli.Recipe(model["arch"], model["updates"], model["lr"], model["warmup"],
                                 model["max_tokens"], nat=nat, extra=list(model.get("extra", [])),
-                                processes=processes)
+                                processes=processes,
+                                validate_every=model.get("validate_every") or 0)
     tool, args = recipe.launch(data_bin, save_dir, seed)
     return Job(name, tool, args, save_dir, model["updates"], key, deps=deps)
 
@@ -192,6 +194,11 @@ class Experiment:
                 "--max-len-a", limits["max_len_a"], "--max-len-b", limits["max_len_b"],
                 "--no-launcher", "--quiet"]  # every shard here, even under torchrun / Slurm
         args += self.source.distill_flags()
+        if d["method"] == "consistent":  # the candidate of one language: the corpus' lexicon
+            if not self.source.lexicon:
+                raise UserError(f"distill {corpus.name}: method consistent needs the corpus' "
+                                f"language labels (train.lang) for its lexicon")
+            args += ["--lexicon", self.source.lexicon]
         for key, flag in variants.DISTILL_FLAGS.items():
             if key in d:
                 args += [flag, d[key]]
@@ -254,6 +261,17 @@ class Experiment:
                                                        *par),
                                    tuple(dict.fromkeys(deps))))
         return critical_path_order(jobs), corpus_keys
+
+    def sizing(self):
+        """``--dry-run``'s sizing lines (a user corpus: its size, piece lengths, each model's
+        epochs and time, warnings); [] for the synthetic corpus."""
+        stats = self.source.corpus_stats()
+        if stats is None:
+            return []
+        from nat.experiment import sizing
+
+        return sizing.describe(stats, self.jobs(), _update_seconds, self.config["jobs"],
+                               (self.config.get("prepare") or {}).get("max_pieces"))
 
     def _seeds(self, name):
         """(run name, seed) of a NAT run: the config's seed, and ``lost.retrain_seed`` (the

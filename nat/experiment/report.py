@@ -14,7 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from analysis import plots  # noqa: E402
-from nat.experiment import checks, lost, seed, variants  # noqa: E402
+from nat.experiment import checks, curves, lost, seed, training, variants  # noqa: E402
+from nat.experiment import teacher_check  # noqa: E402
 from nat.textio import count_lines, write_json_atomic, write_lines_atomic  # noqa: E402
 
 
@@ -53,6 +54,9 @@ def collect(experiment):
             "latency_ms_batch1": round(system["latency_ms_batch1"], 2),
             batch_key: round(system[batch_key], 2),
             "batch_invariant_share": system["batch_invariant_share"],
+            "at_length_cap": teacher_check.corpus_at_cap(_tokens_file(system["hyp"]),
+                                                         experiment.config["decode"]),
+            "test_lines": count_lines(system["hyp"]),
             "train_seconds": trained.get(train_name, {}).get("train_seconds"),
             "final_train_loss": trained.get(train_name, {}).get("final_train_loss"),
         })
@@ -103,8 +107,21 @@ def collect(experiment):
               if m["measures"].get("mixing")}
     results["languages"] = next(iter(mixing.values()))["languages"] if mixing else []
     results["simplex"] = {name: m["simplex_sample"] for name, m in mixing.items()}
+    found = {job.name: training.curve(job.log_path) for job in experiment.jobs()
+             if job.tool != "nat-distill"}
+    results["curves"] = {name: points for name, points in found.items() if points}
+    limits = experiment.config["decode"]
+    results["teacher_check"] = teacher_check.summary(results, {
+        c["name"]: (teacher_check.corpus_at_cap(experiment.corpus_target(c["name"]), limits),
+                    c["lines"]) for c in corpora if c["distillation"]})
     results["predictions"] = checks.predictions(results)
     return results
+
+
+def _tokens_file(hyp):
+    """What the model wrote for ``hyp`` (a user corpus' pieces sit in ``pieces/``)."""
+    pieces = os.path.join(os.path.dirname(hyp), "pieces", os.path.basename(hyp))
+    return pieces if os.path.isfile(pieces) else hyp
 
 
 def _parameters(checkpoint):
@@ -220,6 +237,7 @@ def render(results, out):
 
     lines = [f"# nat-experiment report (preset `{results['preset']}`)", ""]
     lines += [_corpus_line(results), ""]
+    lines += teacher_check.section(results)
     lines += _headline(results, batch_key)
     if not languages:
         lines += ["", f"Mixed sentences, language entropy and language shares: {NOT_MEASURED}"
@@ -260,6 +278,7 @@ def render(results, out):
                   "the second decimal (1.252-1.266 bits for one corpus in issue 19); the mode "
                   "classifier's cross-entropy and every BLEU repeat exactly on one machine."]
     lines += ["", "![complexity](figures/complexity.png)", ""]
+    lines += curves.section(results, fig_dir)
     lines += _variant_tables(results)
     lines += lost.section(results, fig_dir)
     lines += seed.section(results, fig_dir)

@@ -56,6 +56,8 @@ class ModelSection:
     warmup: int = value("inverse_sqrt warm-up updates", int, low=0)
     max_tokens: int = value("tokens per batch", int, low=1)
     extra: list = optional("more fairseq-train flags", list, None)
+    validate_every: int = optional("validation loss every N updates: the learning curve in the "
+                                   "report (0: no validation)", int, 0, low=0)
 
 
 @dataclass(kw_only=True)

@@ -125,6 +125,11 @@ class SyntheticData:
         return os.path.join(self.root, "lexicon.json")
 
     # ---- what later stages pass on ------------------------------------------------------
+    def corpus_stats(self):
+        """None: the synthetic corpus does not exist before the run (its size is the config's;
+        the presets' budgets were measured on it)."""
+        return None
+
     def distill_flags(self):
         return []
 

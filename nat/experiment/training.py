@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from nat import console_pool
+from nat import console_pool, fairseq_cli
 from nat.cli import bin_path, die_with_parent
 from nat.errors import UserError
 from nat.textio import write_json_atomic
@@ -84,6 +84,29 @@ def _last_update(log_path):
         return int(found[-1]) if found else 0
     except OSError:
         return 0
+
+
+def _report_validation(job, bar):
+    """One line as a validated model finishes (before anything trains on its outputs): its last
+    validation loss (and BLEU), flagged when the BLEU is near 0."""
+    points = curve(job.log_path) if job.tool != "nat-distill" else []
+    if not points:
+        return
+    last = points[-1]
+    line = f"{job.name}: validation loss {last['loss']:.3f}"
+    if last["bleu"] is not None:
+        line += f", BLEU {last['bleu']:.1f} (greedy, one reference)"
+        if last["bleu"] < 1.0:
+            line += ": near 0, a degenerate model (its distilled data would be noise)"
+    bar.write(f"{line} after {last['updates']} updates")
+
+
+def curve(log_path):
+    """The validation learning curve in a fairseq-train log (empty without validation)."""
+    if not os.path.exists(log_path):
+        return []
+    with open(log_path, encoding="utf-8", errors="replace") as handle:
+        return fairseq_cli.parse_validation(handle.read())
 
 
 def _final_loss(log_path):
@@ -179,6 +202,8 @@ def run_jobs(jobs, parallel=2, quiet=False):
                                     f"{code} (log: {job.log_path})")
                 job.mark_done(time.time() - start)
                 finished.add(name)
+                if not quiet:
+                    _report_validation(job, bar)
                 done_updates += job.updates
                 progress += job.updates
             bar.n = min(bar.total, progress)

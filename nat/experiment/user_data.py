@@ -241,6 +241,12 @@ class UserData:
         """What results.json says of the corpus: no ground truth; how it was prepared."""
         return {"truth": None, "data": records["prepare"]["result"]}
 
+    def corpus_stats(self):
+        """Pairs and piece lengths for ``--dry-run``'s sizing (reads the training text)."""
+        from nat.experiment import sizing
+
+        return sizing.corpus_stats(self)
+
     def estimates(self):
         return {"prepare": 10 + 0.002 * self.train_pairs()}
 

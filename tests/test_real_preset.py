@@ -125,3 +125,15 @@ def test_still_improving(losses, improving):
     best, at, found = curves.trend(curve)
     assert found is improving and best == min(losses)
     assert at == 100 * (losses.index(min(losses)) + 1)
+
+
+def test_config_may_set_an_optional_key_its_preset_leaves_out():
+    """quick's teacher has no ``validate_every``: --config may add it (the schema knows it), a
+    misspelt key is still refused."""
+    merged = presets.deep_merge(presets.QUICK, {"teacher": {"validate_every": 15}})
+    assert merged["teacher"]["validate_every"] == 15 and "validate_every" not in \
+        presets.QUICK["teacher"]
+    with pytest.raises(UserError, match="unknown config key: teacher.validate_evry"):
+        presets.deep_merge(presets.QUICK, {"teacher": {"validate_evry": 15}})
+    with pytest.raises(UserError, match="unknown config key: prepare.vocab"):
+        presets.deep_merge(presets.QUICK, {"prepare": {"vocab": 5}})

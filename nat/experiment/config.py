@@ -199,12 +199,16 @@ PRESETS = {"quick": QUICK, "full": FULL, "seed": SEED, "real": REAL}
 
 
 def deep_merge(base, override, path=""):
-    """``override`` merged into a copy of ``base``; unknown keys raise UserError."""
+    """``override`` merged into a copy of ``base``; a key neither in ``base`` nor in the
+    schema's section (an optional setting the preset leaves out) raises UserError."""
     merged = copy.deepcopy(base)
     for key, value in override.items():
         where = f"{path}.{key}" if path else key
-        if key not in merged:
+        if key not in merged and key not in schema.known_keys(path):
             raise UserError(f"unknown config key: {where}")
+        if key not in merged:
+            merged[key] = value
+            continue
         if isinstance(merged[key], dict) and isinstance(value, dict):
             merged[key] = deep_merge(merged[key], value, where)
         else:

@@ -295,6 +295,23 @@ def defaults(schema, *names):
     return {n: found[n] for n in names} if names else found
 
 
+def known_keys(path):
+    """The keys the section at dotted ``path`` may hold (its dataclass' fields, optional ones
+    included), or an empty set where ``path`` is no mapping section: what ``--config`` may add
+    to a preset that leaves an optional key out."""
+    kind = ExperimentSection
+    for part in path.split(".") if path else []:
+        fields = {("from" if f.name == "from_" else f.name): f for f in dataclasses.fields(kind)}
+        if part not in fields:
+            return set()
+        kind = fields[part].metadata["kind"]
+        if getattr(kind, "__origin__", None) is not None:  # Optional[X]
+            kind = next(k for k in kind.__args__ if k is not type(None))
+        if not dataclasses.is_dataclass(kind):
+            return set()
+    return {("from" if f.name == "from_" else f.name) for f in dataclasses.fields(kind)}
+
+
 def registered_archs():
     """Every fairseq architecture name, ours included (imports fairseq once)."""
     from nat import compat

@@ -14,7 +14,9 @@ MAX_AT_CAP = 0.5
 
 def at_cap(decode):
     """``tokens -> bool``: whether a hypothesis (space-separated tokens) reached the length cap
-    (``max_len_b`` tokens with its end of sentence; a fixed cap, ``max_len_a`` 0)."""
+    of a fixed ``max_len_b`` (``max_len_a`` 0): fairseq-generate stops at ``max_len_b`` - 1
+    tokens and its end of sentence, CTranslate2 (nat-distill) at ``max_len_b`` tokens; both
+    count."""
     cap = decode["max_len_b"] - 1 if not decode["max_len_a"] else None
     return lambda tokens: cap is not None and len(tokens.split()) >= cap
 

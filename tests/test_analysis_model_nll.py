@@ -156,8 +156,10 @@ def test_nat_nll_matches_the_model_and_batch_size(nats, toy_data_bin, pairs, arc
     assert kind == {"nat_ctc_tiny": "ctc", "nat_dag_tiny": "dag"}.get(arch, "length")
     scores = {bs: model_nll.score(model, task, kind, *pairs, batch_size=bs) for bs in (1, 16)}
     for key in scores[1]:
-        if key != "unknown_target_tokens":
-            np.testing.assert_allclose(scores[1][key], scores[16][key], rtol=0, atol=1e-9)
+        if key != "unknown_target_tokens":   # float32 sums: equal up to its rounding (a CPU
+            # may block a batch-16 matmul differently from batch 1: 7e-9 relative seen on an
+            # AMD EPYC); a padding or masking bug moves them by whole nats
+            np.testing.assert_allclose(scores[1][key], scores[16][key], rtol=1e-6, atol=1e-9)
     assert np.isfinite(scores[1]["nll"]).all() and (scores[1]["nll"] > 0).all()
     d = task.target_dictionary
     with torch.no_grad():
@@ -216,8 +218,8 @@ def test_wrong_roles_and_archs_are_one_line_errors(nats, tiny_teacher, toy_data_
 
 def test_cli_gap_report_and_truth(nats, tiny_teacher, toy_data_bin, toy_corpus, tmp_path,
                                   capsys):
-    """End to end: metrics.json gap with units and settings, nll.tsv identical at batch 1 and
-    16, the report line, and the comparison with truth.json (the toy task is deterministic:
+    """End to end: metrics.json gap with units and settings, nll.tsv the same at batch 1 and
+    16 (up to float32 rounding), the report line, and the comparison with truth.json (the toy task is deterministic:
     every total correlation is exactly 0)."""
     from analysis.cli import main
 
@@ -234,7 +236,14 @@ def test_cli_gap_report_and_truth(nats, tiny_teacher, toy_data_bin, toy_corpus, 
                      "--truth", str(truth), "--split", "test", "--quiet",
                      "--out", str(out)]) == 0
         runs[bs] = out
-    assert (runs[1] / "nll.tsv").read_text() == (runs[16] / "nll.tsv").read_text()
+    tables = {bs: [line.split("\t") for line in (runs[bs] / "nll.tsv").read_text().splitlines()]
+              for bs in runs}
+    assert tables[1][0] == tables[16][0] and len(tables[1]) == len(tables[16])
+    for a, b in zip(tables[1][1:], tables[16][1:]):   # equal up to float32 rounding (above)
+        assert len(a) == len(b) and a[0] == b[0]
+        for x, y in zip(a[1:], b[1:]):
+            assert (x == y) if "." not in x + y else float(x) == pytest.approx(float(y),
+                                                                               rel=1e-6)
     m = json.loads((runs[16] / "metrics.json").read_text())
     gap = m["measures"]["sentence_level"]["nll_gap"]
     rows = [l.split("\t") for l in (runs[16] / "nll.tsv").read_text().splitlines()[1:]]

@@ -30,6 +30,8 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 
+from tqdm import tqdm
+
 from nat.cli import arg, positive_int
 from nat.errors import UserError
 from nat.hashing import json_key
@@ -56,6 +58,7 @@ class GettextConfig:
     test: int = arg("test sources (translated into every language; one reference each)", 500,
                     type=positive_int)
     seed: int = arg("seed of the split and the target language drawn per source", 1)
+    progress: bool = arg("no progress bar", True, flag="--quiet")
 
 
 def clean(text):
@@ -83,7 +86,8 @@ def collect(cfg, langs):
             raise UserError(f"--langs {lang}: no catalogs in "
                             f"{os.path.join(cfg.locale_dir, lang, 'LC_MESSAGES')}")
         read = 0
-        for path in paths:
+        for path in tqdm(paths, desc=f"nat-gettext {lang}", unit="catalog", leave=False,
+                         disable=not cfg.progress):
             try:
                 catalog = read_catalog(path)
             except (OSError, UnicodeDecodeError, ValueError) as err:
@@ -143,7 +147,8 @@ def build(cfg):
     train = [s for s in sources if s not in taken]
     splits["train"] = train[:cfg.train]
     manifest = {"settings": asdict(cfg), "languages": langs,
-                "key": json_key({k: v for k, v in asdict(cfg).items() if k != "out"}),
+                "key": json_key({k: v for k, v in asdict(cfg).items()
+                                 if k not in ("out", "progress")}),
                 "catalogs": counts["catalogs"], "skipped_catalogs": counts["skipped_catalogs"],
                 "entries": counts["entries"], "available": {
                     "sources": len(sources), "translated_into_all": len(complete),

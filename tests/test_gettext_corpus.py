@@ -142,7 +142,8 @@ def test_clean_removes_mnemonics_only_before_a_letter():
 ])
 def test_bad_input_is_one_line(locale_dir, tmp_path, capsys, flags, message):
     with pytest.raises(SystemExit) as exit_info:
-        gettext_cli.main(["--out", str(tmp_path / "o"), "--locale-dir", locale_dir, *flags])
+        gettext_cli.main(["--out", str(tmp_path / "o"), "--locale-dir", locale_dir, "--quiet",
+                          *flags])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("nat-gettext: error: ") and message in err and "\n" not in err

@@ -78,13 +78,16 @@ def collect(cfg, langs):
     found = defaultdict(lambda: defaultdict(Counter))
     excluded = [p.strip() for p in cfg.exclude.split(",") if p.strip()]
     counts = {"catalogs": {}, "skipped_catalogs": [], "entries": Counter()}
-    for lang in langs:
+    catalogs = {}
+    for lang in langs:  # every language checked before anything is read
         paths = sorted(glob.glob(os.path.join(cfg.locale_dir, lang, "LC_MESSAGES", "*.mo")))
         paths = [p for p in paths if not any(fnmatch.fnmatch(os.path.basename(p), pattern)
                                              for pattern in excluded)]
         if not paths:
             raise UserError(f"--langs {lang}: no catalogs in "
                             f"{os.path.join(cfg.locale_dir, lang, 'LC_MESSAGES')}")
+        catalogs[lang] = paths
+    for lang, paths in catalogs.items():
         read = 0
         for path in tqdm(paths, desc=f"nat-gettext {lang}", unit="catalog", leave=False,
                          disable=not cfg.progress):

@@ -8,8 +8,9 @@ request, in order: the script's own entry point (``fairseq-train`` is
 ``fairseq_cli.train:cli_main``) with ``sys.argv`` set to its arguments, stdout and stderr
 (file descriptors 1 and 2) sent to the run's log, so the log holds what the command prints.
 A worker that saw a run fail is replaced (a failure may leave state behind); only the scripts
-in ``IN_PROCESS`` (they set their own seeds and read nothing global) go to a worker, any other
-tool runs as its own process.  ``tests/test_console_pool.py`` checks that a model trained in a
+in ``IN_PROCESS`` (they set their own seeds and read nothing global; ``sys.argv`` and torch's
+thread count are restored after each run) go to a worker, any other tool runs as its own
+process.  ``tests/test_console_pool.py`` checks that a model trained in a
 worker after another one has the weights of the same command run alone.
 
 Protocol: one JSON request per line on the worker's stdin (``{"tool", "args", "log"}``), one
@@ -29,7 +30,8 @@ from nat.cli import bin_path, die_with_parent
 
 #: console scripts a worker runs in its own process, and modules run as ``python -m``
 #: (``nat.fairseq_batch``: several fairseq-generate runs, ``fairseq_cli.generate_many``)
-IN_PROCESS = ("fairseq-train", "fairseq-generate", "nat-analyze", "nat-shrink")
+IN_PROCESS = ("fairseq-train", "fairseq-generate", "nat-analyze", "nat-shrink", "nat-distill",
+              "nat-prepare", "nat-multilingual")
 MODULES = ("nat.fairseq_batch",)
 
 
@@ -135,6 +137,13 @@ def _entry_point(tool):
     return found[0].load()
 
 
+def _torch_threads():
+    """torch's intra-op thread count if torch is imported (a run may change it; the next one
+    must not inherit that), else None."""
+    torch = sys.modules.get("torch")
+    return torch.get_num_threads() if torch is not None else None
+
+
 def _run_one(tool, args, log, append=False, command=None):
     """Run ``tool`` with ``args``, its fds 1 and 2 on ``log``; its exit status."""
     os.makedirs(os.path.dirname(log), exist_ok=True)
@@ -150,6 +159,7 @@ def _run_one(tool, args, log, append=False, command=None):
     os.dup2(target, 1)
     os.dup2(target, 2)
     os.close(target)
+    argv, threads = sys.argv, _torch_threads()
     sys.argv = [tool] + args
     try:
         result = _entry_point(tool)()
@@ -164,6 +174,9 @@ def _run_one(tool, args, log, append=False, command=None):
         traceback.print_exc()
         code = 1
     finally:
+        sys.argv = argv
+        if threads is not None and _torch_threads() != threads:  # nat-distill --threads N
+            sys.modules["torch"].set_num_threads(threads)
         sys.stdout.flush()
         sys.stderr.flush()
         os.dup2(saved[0], 1)

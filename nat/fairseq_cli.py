@@ -10,9 +10,12 @@ length filters) and prints them in length-sorted batch order.  ``generate`` here
 ``--required-batch-size-multiple 1``, never ``--skip-invalid-size-inputs-valid-test``, restores
 order by id, and fails unless exactly the ids ``0..N-1`` came back, each with ``nbest`` hypotheses.
 """
+import logging
 import os
 import re
 import subprocess
+import sys
+import threading
 from dataclasses import dataclass, field
 
 from nat import console_pool
@@ -83,13 +86,75 @@ def preprocess_args(dest, prefixes, src="src", tgt="tgt", srcdict=None, tgtdict=
 _BINARIZED = re.compile(r"\[(\S+)\] (.+?): (\d+) sents, (\d+) tokens, ([\d.]+)% replaced")
 
 
+#: fairseq's own log format (its console scripts' ``logging.basicConfig``)
+LOG_FORMAT = logging.Formatter("%(asctime)s | %(levelname)s | %(name)s | %(message)s",
+                               "%Y-%m-%d %H:%M:%S")
+#: one in-process fairseq-preprocess at a time per process (its logger is process-wide)
+_PREPROCESS_LOCK = threading.Lock()
+
+
+def _preprocess_here(args, log_path):
+    """fairseq-preprocess's ``cli_main`` (parse the arguments, ``main``) in this process: a
+    small corpus binarizes in well under a second, a new process spends ~4 s importing fairseq
+    first.  What it logs goes to ``log_path`` as its stdout would (command line first), not to
+    this process's stdout; the handler fairseq adds for ``DEST/preprocess.log`` is closed after
+    the run.  Returns the output; a failure raises UserError with its last line."""
+    import io
+    import traceback
+
+    args = [str(a) for a in args]
+    with _PREPROCESS_LOCK:
+        root = logging.getLogger()
+        handlers, level = list(root.handlers), root.level
+        from fairseq import options
+        from fairseq_cli import preprocess as fairseq_preprocess
+        root.handlers[:] = handlers  # the basicConfig of its import: this process keeps its own
+        root.setLevel(level)
+        logger = logging.getLogger("fairseq_cli.preprocess")
+        before = (list(logger.handlers), logger.level, logger.propagate)
+        buffer = io.StringIO()
+        capture = logging.StreamHandler(buffer)
+        capture.setFormatter(LOG_FORMAT)
+        logger.addHandler(capture)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        argv, sys.argv = sys.argv, ["fairseq-preprocess"] + args  # its parser reads sys.argv
+        returncode = 0
+        try:
+            fairseq_preprocess.main(options.get_preprocessing_parser().parse_args(args))
+        except SystemExit as stop:  # argparse
+            returncode = stop.code if isinstance(stop.code, int) else 1
+        except Exception:  # the log shows the traceback, as the command's own output would
+            buffer.write(traceback.format_exc())
+            returncode = 1
+        finally:
+            sys.argv = argv
+            for handler in logger.handlers:
+                if handler not in before[0]:
+                    handler.close()
+            logger.handlers[:] = before[0]
+            logger.setLevel(before[1])
+            logger.propagate = before[2]
+    out = buffer.getvalue()
+    if log_path:
+        os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+        with open(log_path, "w", encoding="utf-8") as handle:
+            handle.write(" ".join([bin_path("fairseq-preprocess")] + args) + "\n" + out)
+    return _checked("fairseq-preprocess", returncode, out, log_path)
+
+
 def preprocess(dest, prefixes, src="src", tgt="tgt", srcdict=None, tgtdict=None, joined=False,
                workers=1, log_path=None):
     """fairseq-preprocess ``prefixes`` ({split: path prefix}, e.g. ``{"train": "data/train"}``)
     into ``dest``; raise unless every sentence of every file was binarized.  Returns fairseq's
-    ``<unk>`` percentage per file name (``{"train.src": 0.0, ...}``)."""
+    ``<unk>`` percentage per file name (``{"train.src": 0.0, ...}``).  One worker: fairseq's
+    own preprocessing in this process (``_preprocess_here``); several: the command, whose worker
+    processes are forked from a process that runs nothing else."""
     args = preprocess_args(dest, prefixes, src, tgt, srcdict, tgtdict, joined, workers)
-    out = run_command("fairseq-preprocess", args, log_path=log_path)
+    if int(workers) == 1:
+        out = _preprocess_here(args, log_path)
+    else:
+        out = run_command("fairseq-preprocess", args, log_path=log_path)
     seen, replaced = {}, {}
     for _, path, sents, _, percent in _BINARIZED.findall(out):
         seen[os.path.basename(path)], replaced[os.path.basename(path)] = int(sents), float(percent)

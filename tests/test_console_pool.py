@@ -62,3 +62,24 @@ def test_other_tools_run_as_their_own_process(tmp_path):
         out = fairseq_cli.run_command("nat-synth", ["--help"],
                                       log_path=str(tmp_path / "synth.log"), pool=pool)
         assert "nat-synth" in out and pool.all[0].proc is None
+
+
+def test_a_run_leaves_argv_and_torch_threads_as_it_found_them(tmp_path, monkeypatch):
+    """A script that changes torch's thread count (nat-distill --threads N) or sys.argv does not
+    pass that on to the next run in the same worker."""
+    import sys
+
+    seen = {}
+
+    def script():
+        seen["argv"] = list(sys.argv)
+        torch.set_num_threads(torch.get_num_threads() + 1)
+        sys.argv.append("--left-behind")
+        return 0
+
+    monkeypatch.setattr(console_pool, "_entry_point", lambda tool: script)
+    threads, argv = torch.get_num_threads(), list(sys.argv)
+    assert console_pool._run_one("nat-distill", ["--beam", "4"], str(tmp_path / "log")) == 0
+    assert seen["argv"] == ["nat-distill", "--beam", "4"]
+    assert torch.get_num_threads() == threads and sys.argv == argv
+    assert open(tmp_path / "log", encoding="utf-8").readline().endswith(" --beam 4\n")

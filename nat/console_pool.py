@@ -20,13 +20,14 @@ the run's CPU time, the cost that ``nat-experiment --preset seed`` reports).
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 import traceback
 
-from nat.cli import bin_path, die_with_parent
+from nat.cli import bin_path
 
 #: console scripts a worker runs in its own process, and modules run as ``python -m``
 #: (``nat.fairseq_batch``: several fairseq-generate runs, ``fairseq_cli.generate_many``)
@@ -44,10 +45,12 @@ class Worker:
 
     def start(self):
         env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", **(self.env or {}))
+        # not nat.cli.die_with_parent: its signal follows the *thread* that started the
+        # worker (Linux's PR_SET_PDEATHSIG), and a pool outlives the threads that use it;
+        # the worker watches for its parent process instead (``serve``)
         self.proc = subprocess.Popen([sys.executable, "-m", "nat.console_pool"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True, env=env,
-                                     preexec_fn=die_with_parent(os.getpid()))
+                                     stderr=subprocess.DEVNULL, text=True, env=env)
 
     def run(self, tool, args, log_path, append=False, command=None):
         """``(returncode, output)``; a worker that died mid-run counts as a failed run.
@@ -186,9 +189,22 @@ def _run_one(tool, args, log, append=False, command=None):
     return code
 
 
+#: how often a worker checks that the process that started it is alive (seconds)
+PARENT_CHECK_S = 0.2
+
+
+def _exit_with_parent(parent):
+    """Kill this worker, mid-run too, once ``parent`` has died (this process was re-parented):
+    no orphaned fairseq-train goes on writing into a directory that a re-run rebuilds."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def serve():
     """The worker: requests on stdin, answers on the original stdout (fd 1 is the run's log
     while it runs, /dev/null otherwise)."""
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)

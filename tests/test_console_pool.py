@@ -83,3 +83,56 @@ def test_a_run_leaves_argv_and_torch_threads_as_it_found_them(tmp_path, monkeypa
     assert seen["argv"] == ["nat-distill", "--beam", "4"]
     assert torch.get_num_threads() == threads and sys.argv == argv
     assert open(tmp_path / "log", encoding="utf-8").readline().endswith(" --beam 4\n")
+
+
+def test_a_worker_outlives_the_thread_that_started_it(tmp_path):
+    """A pool's workers serve every stage of an experiment, whichever thread started them."""
+    import threading
+
+    with console_pool.Pool(1) as pool:
+        starter = threading.Thread(target=lambda: fairseq_cli.run_command(
+            "nat-analyze", ["--help"], log_path=str(tmp_path / "a.log"), pool=pool))
+        starter.start()
+        starter.join()
+        pid = pool.all[0].proc.pid
+        assert "usage: nat-analyze" in fairseq_cli.run_command(
+            "nat-analyze", ["--help"], log_path=str(tmp_path / "b.log"), pool=pool)
+        assert pool.all[0].proc.pid == pid
+
+
+def test_a_worker_dies_with_the_process_that_started_it(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    # the parent gives its worker a long run (a corpus of 10M pairs), then is killed mid-run
+    log = tmp_path / "synth.log"
+    parent = subprocess.Popen([sys.executable, "-c", f"""
+import os, threading, time
+from nat import console_pool
+w = console_pool.Worker()
+w.start()
+threading.Thread(target=w.run, args=("nat-synth", ["--out", {str(tmp_path / "syn")!r},
+    "--train", "10000000", "--valid", "1", "--test", "1", "--quiet"], {str(log)!r})).start()
+while not os.path.exists({str(log)!r}):
+    time.sleep(0.01)
+print(w.proc.pid, flush=True)
+time.sleep(60)
+"""], stdout=subprocess.PIPE, text=True)
+    worker = int(parent.stdout.readline())
+    time.sleep(0.3)                               # the worker is writing the corpus
+    parent.send_signal(signal.SIGKILL)            # no finally, no atexit in the parent
+    parent.wait()
+    for _ in range(100):
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            break
+        with open(f"/proc/{worker}/stat", encoding="ascii") as handle:
+            if handle.read().split(") ")[1].startswith("Z"):     # dead, not yet reaped
+                break
+        time.sleep(0.05)
+    else:
+        os.kill(worker, signal.SIGKILL)
+        raise AssertionError("the worker outlived its parent by 5 s")

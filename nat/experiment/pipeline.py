@@ -132,6 +132,7 @@ class Experiment:
         self.teachers = variants.teachers(config)
         self.students = variants.ar_students(config)
         self._runner = None
+        self.pool = None        # the console_pool workers while the stages run
 
     @property
     def runner(self):
@@ -288,7 +289,7 @@ class Experiment:
         def run(ctx):
             for job in jobs:
                 ctx.record(job.command)
-            return run_jobs(jobs, self.config["jobs"], quiet=self.quiet)
+            return run_jobs(jobs, self.config["jobs"], quiet=self.quiet, pool=self.pool)
 
         return self.runner.run("train", key, run)
 
@@ -370,7 +371,7 @@ class Experiment:
                         task=s["task"], beam=s["beam"], batch_size=speed["throughput_batch"],
                         extra=s["extra"], log_path=os.path.join(
                             self.out, "logs", f"generate_{s['name']}_swap.log")))
-            timed = timed_generate(requests, os.path.join(self.out, "logs"))
+            timed = timed_generate(requests, os.path.join(self.out, "logs"), pool=self.pool)
             for i, s in enumerate(systems):
                 name, beam = s["name"], s["beam"]
                 (big, per_s_big), (one, per_s_one) = timed[2 * i], timed[2 * i + 1]
@@ -482,15 +483,15 @@ class Experiment:
                 ctx.record(["nat-analyze"] + args + ["--out", out])
 
             jobs = max(1, self.config["jobs"])
-            # nat-analyze in console_pool workers: analysis is imported once per worker
-            with console_pool.Pool(jobs) as workers, ThreadPoolExecutor(jobs) as threads:
+            # nat-analyze in the experiment's console_pool workers
+            with ThreadPoolExecutor(jobs) as threads:
                 def analyze(item):
                     _, _, args, out = item
                     fairseq_cli.run_command("nat-analyze", args + ["--out", out],
                                             log_path=os.path.join(
                                                 self.out, "logs",
                                                 f"analyze_{os.path.basename(out)}.log"),
-                                            pool=workers)
+                                            pool=self.pool)
                     with open(os.path.join(out, "metrics.json"), encoding="utf-8") as handle:
                         return json.load(handle)
 
@@ -506,10 +507,13 @@ class Experiment:
         from nat.experiment import report
 
         self.source.stages(self.runner)  # nat-synth + preprocess, or nat-prepare
-        self.train()  # includes distillation (also when no NAT trains on it: it is analysed)
-        self.decode()
-        self.deploy()
-        self.analysis()
+        # one set of console_pool workers for every stage: fairseq imported once per worker
+        with console_pool.Pool(self.config["jobs"]) as self.pool:
+            self.train()  # with distillation (also when no NAT trains on it: it is analysed)
+            self.decode()
+            self.deploy()
+            self.analysis()
+        self.pool = None
         results = report.collect(self)
         self.runner.run("report", settings_key("report", results),
                         lambda ctx: report.write(results, self.out))

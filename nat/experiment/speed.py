@@ -8,10 +8,11 @@ imports are paid once, and no run is timed cold.
 from nat import fairseq_cli
 
 
-def timed_generate(requests, work_dir):
+def timed_generate(requests, work_dir, pool=None):
     """``[(GenerateResult, sentences per second)]`` of ``fairseq_cli.generate_many(requests)``:
-    every run in one process, each timed by fairseq's own timer."""
-    results = fairseq_cli.generate_many(requests, work_dir)
+    every run in one process (a ``pool`` worker if given), each timed by fairseq's own timer
+    (generation only: model loading and the process's start are not in it)."""
+    results = fairseq_cli.generate_many(requests, work_dir, pool=pool)
     return [(result, fairseq_cli.parse_speed(
         result.stdout, f"fairseq-generate output (log: {request['log_path']})")
         ["sentences_per_second"]) for request, result in zip(requests, results)]

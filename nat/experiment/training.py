@@ -158,16 +158,18 @@ class _InWorker:
         self.worker.kill()
 
 
-def run_jobs(jobs, parallel=2, quiet=False):
+def run_jobs(jobs, parallel=2, quiet=False, pool=None):
     """Run unfinished jobs respecting ``deps``, ``parallel`` at a time; returns {name: summary}.
-    Single-process fairseq-train jobs run in ``parallel`` console_pool workers, other jobs
-    (nat-distill, torchrun) in their own processes."""
+    Jobs of ``console_pool.IN_PROCESS`` scripts (fairseq-train, nat-distill) run in console_pool
+    workers (``pool``'s, kept for the caller's later stages, else ``parallel`` of their own),
+    other jobs (torchrun) in their own processes."""
     finished = {job.name for job in jobs if job.is_done()}
     pending = [job for job in jobs if job.name not in finished]
     bar = tqdm(total=sum(j.updates for j in pending), unit="upd", desc="training",
                disable=quiet, leave=False)
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    workers = [console_pool.Worker() for _ in range(max(1, parallel))]
+    workers = pool.all if pool is not None else \
+        [console_pool.Worker() for _ in range(max(1, parallel))]
     threads = ThreadPoolExecutor(max(1, parallel))
     running, done_updates = {}, 0
     try:
@@ -210,7 +212,10 @@ def run_jobs(jobs, parallel=2, quiet=False):
             bar.refresh()
     finally:
         for worker in workers:
-            worker.kill() if running else worker.close()
+            if running:
+                worker.kill()     # mid-run: the pool starts a fresh one on its next use
+            elif pool is None:
+                worker.close()
         threads.shutdown(wait=True)
     bar.close()
     return {job.name: job.summary() for job in jobs}

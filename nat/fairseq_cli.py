@@ -243,11 +243,12 @@ def processes_per_job(setting):
     return 1
 
 
-def train(data_bin, save_dir, recipe, seed=1, log_path=None, env=None):
+def train(data_bin, save_dir, recipe, seed=1, log_path=None, env=None, pool=None):
     """Run fairseq-train (under torchrun for several processes) with ``recipe``; returns its
-    output (the log)."""
+    output (the log).  ``pool``: one process in a ``nat.console_pool`` worker."""
     return run_command(*recipe.launch(data_bin, save_dir, seed),
-                       log_path=log_path or os.path.join(save_dir, "train.log"), env=env)
+                       log_path=log_path or os.path.join(save_dir, "train.log"), env=env,
+                       pool=pool)
 
 
 _VALID = re.compile(r"\| valid on '[^']+' subset \|(.*)$")

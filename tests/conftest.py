@@ -64,6 +64,18 @@ def one_omp_thread():
 
 
 @pytest.fixture(scope="session")
+def fairseq_worker(one_omp_thread):
+    """A ``nat.console_pool.Pool`` of one worker for the fairseq runs that make a test's inputs
+    (decodings compared across batch sizes, a teacher to read): fairseq is imported once for
+    all of them instead of once a process (~4 s each).  Tests of the commands themselves run
+    them as processes."""
+    from nat import console_pool
+
+    with console_pool.Pool(1) as pool:
+        yield pool
+
+
+@pytest.fixture(scope="session")
 def toy_corpus(tmp_path_factory):
     """Directory with ``{train,valid,test}.{src,tgt}`` of the reverse-and-relabel toy task."""
     return write_toy_corpus(str(tmp_path_factory.mktemp("toy_corpus")))

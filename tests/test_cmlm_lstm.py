@@ -3,7 +3,7 @@
 fairseq-generate on the toy data.
 
 Both train a few updates with the session's NATs (background_runs.nat_recipes, one process);
-every decoding runs in one fairseq-generate process (``generate_many``, every id checked).
+every decoding runs in the session's fairseq worker (``generate_many``, every id checked).
 Invariants, never a BLEU margin: the LSTM decodes every id with beam 1 and 5; the CMLM decodes
 every id with ``--iter-decode-max-iter`` 0, 1, 3 and 9, each sentence for exactly N+1 passes
 (``CMLM_DECODE``), no ``<unk>`` left, the predicted length kept by every pass, and the same
@@ -31,9 +31,9 @@ def trained(all_nat_models):
 
 
 @pytest.fixture(scope="module")
-def decoded(trained, toy_data_bin, tmp_path_factory):
+def decoded(trained, toy_data_bin, tmp_path_factory, fairseq_worker):
     """``{key: GenerateResult}``: the LSTM at beam 1 and 5, the CMLM at every iteration count
-    (batch 64) and at ``AT_BATCH_1`` also at batch 1, all in one fairseq-generate process."""
+    (batch 64) and at ``AT_BATCH_1`` also at batch 1, all in the session's fairseq worker."""
     lstm, cmlm = trained["lstm_student_tiny"][0], trained["cmlm_tiny"][0]
     runs = {("lstm", beam): dict(data_bin=toy_data_bin, checkpoint=lstm, expected=N_TEST,
                                  beam=beam, batch_size=64) for beam in (1, 5)}
@@ -43,7 +43,8 @@ def decoded(trained, toy_data_bin, tmp_path_factory):
             beam=1, batch_size=batch, extra=["--iter-decode-max-iter", str(n), "--print-step",
                                              *fairseq_cli.CMLM_DECODE])
     results = fairseq_cli.generate_many(list(runs.values()),
-                                        str(tmp_path_factory.mktemp("cmlm_lstm_decode")))
+                                        str(tmp_path_factory.mktemp("cmlm_lstm_decode")),
+                                        pool=fairseq_worker)
     return dict(zip(runs, results))
 
 

@@ -40,8 +40,9 @@ def test_training_loss_decreases(dag_run):
     assert sum(losses[-3:]) / 3 < 0.8 * sum(losses[:3]) / 3
 
 
-def test_generate_every_id_batch_invariant(dag_run, toy_data_bin, toy_corpus, tmp_path):
-    """fairseq-generate at batch 1 and 64, both in one process (``generate_many``: fairseq's
+def test_generate_every_id_batch_invariant(dag_run, toy_data_bin, toy_corpus, tmp_path,
+                                           fairseq_worker):
+    """fairseq-generate at batch 1 and 64, both in one worker (``generate_many``: fairseq's
     generate per run, every id 0..N-1 checked)."""
     n = count_lines(os.path.join(toy_corpus, "test.src"))
     batches = ((1, "viterbi"), (64, "viterbi"))
@@ -50,7 +51,7 @@ def test_generate_every_id_batch_invariant(dag_run, toy_data_bin, toy_corpus, tm
         beam=1, batch_size=batch_size,
         extra=["--iter-decode-max-iter", "0", "--model-overrides",
                repr({"decode_strategy": strategy, "decode_length_penalty": 1.0})])
-        for batch_size, strategy in batches], str(tmp_path))
+        for batch_size, strategy in batches], str(tmp_path), pool=fairseq_worker)
     outputs = {batch_size: result.best() for (batch_size, _), result in zip(batches, results)}
     assert outputs[1] == outputs[64]
     assert sum(1 for h in outputs[1] if h.strip()) >= n // 2      # mostly non-empty outputs

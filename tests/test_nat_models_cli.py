@@ -2,8 +2,8 @@
 comes back, and hypotheses do not depend on the batch size (fairseq#1523).
 
 The four NATs are trained once per session (``nat_models`` in conftest.py: fairseq-train's own
-``cli_main`` for each, in one process); every successful decoding of this module runs in one
-fairseq-generate process (``generate_many``: fairseq's generate per run, every id checked), and
+``cli_main`` for each, in one process); every successful decoding of this module runs in the
+session's fairseq worker (``generate_many``: fairseq's generate per run, every id checked), and
 the decoding that must fail is the real command."""
 import re
 
@@ -38,8 +38,8 @@ def reranked_paths(trained, tiny_teacher):
 
 
 @pytest.fixture(scope="module")
-def decoded(trained, toy_data_bin, tiny_teacher, tmp_path_factory):
-    """``{(name, batch size): GenerateResult}`` of every decoding below, in one process."""
+def decoded(trained, toy_data_bin, tiny_teacher, tmp_path_factory, fairseq_worker):
+    """``{(name, batch size): GenerateResult}`` of every decoding below, in one worker."""
     paths = reranked_paths(trained, tiny_teacher)
     runs = {(arch, batch): request(toy_data_bin, trained[arch][0], batch)
             for arch in ARCHS for batch in (1, 64)}
@@ -49,7 +49,8 @@ def decoded(trained, toy_data_bin, tiny_teacher, tmp_path_factory):
         runs[("glat reranked", batch)] = request(toy_data_bin, paths, batch, *RERANKED,
                                                  task="translation_nat")
     results = fairseq_cli.generate_many(list(runs.values()),
-                                        str(tmp_path_factory.mktemp("nat_models_decode")))
+                                        str(tmp_path_factory.mktemp("nat_models_decode")),
+                                        pool=fairseq_worker)
     return dict(zip(runs, results))
 
 

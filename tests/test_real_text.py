@@ -29,7 +29,7 @@ def lines_of(path):
 
 
 @pytest.fixture(scope="module")
-def chain(tmp_path_factory):
+def chain(tmp_path_factory, fairseq_worker):
     root = tmp_path_factory.mktemp("real_text")
     raw, prep = str(root / "raw"), str(root / "prepared")
     rows = real_text_sample.write(raw)
@@ -39,7 +39,7 @@ def chain(tmp_path_factory):
     teacher = str(root / "teacher")
     fairseq_cli.train(corpus.data_bin, teacher, fairseq_cli.Recipe(
         "transformer_teacher_tiny", TEACHER_UPDATES, lr=5e-3, warmup=5, max_tokens=1000,
-        extra=fairseq_cli.AR_TRAIN))
+        extra=fairseq_cli.AR_TRAIN), pool=fairseq_worker)
     checkpoint = os.path.join(teacher, "checkpoint_last.pt")
     # train split: 'selective' keeps the gold target where the (barely trained) teacher is far
     # from it, so the detokenized corpus must reproduce the prepared text exactly there

@@ -95,14 +95,16 @@ def test_manifest(models):
     assert set(manifest["sha256"]) == set(manifest["files"])
 
 
-def test_torch_path_equals_fairseq_generate(models, toy_data_bin, test_lines, tmp_path):
+def test_torch_path_equals_fairseq_generate(models, toy_data_bin, test_lines, tmp_path,
+                                            fairseq_worker):
     """The deployed path decodes what ``fairseq-generate --iter-decode-max-iter 0`` decodes
-    (one fairseq process for all kinds; every id checked)."""
+    (one fairseq worker for all kinds; every id checked)."""
     names = ["vanilla", "ctc", "dag_lookahead"]
     results = fairseq_cli.generate_many([dict(
         data_bin=toy_data_bin, checkpoint=models[name][0], expected=N_TEST,
         task="translation_lev", beam=1, batch_size=64,
-        extra=["--iter-decode-max-iter", "0"]) for name in names], str(tmp_path))
+        extra=["--iter-decode-max-iter", "0"]) for name in names], str(tmp_path),
+        pool=fairseq_worker)
     for name, result in zip(names, results):
         ours = Translator.open(models[name][1]).translate(test_lines)
         assert ours == result.best(), name

@@ -102,14 +102,13 @@ def _preprocess_here(args, log_path):
     import io
     import traceback
 
+    from nat.compat import fairseq_logging_kept
+
     args = [str(a) for a in args]
     with _PREPROCESS_LOCK:
-        root = logging.getLogger()
-        handlers, level = list(root.handlers), root.level
-        from fairseq import options
-        from fairseq_cli import preprocess as fairseq_preprocess
-        root.handlers[:] = handlers  # the basicConfig of its import: this process keeps its own
-        root.setLevel(level)
+        with fairseq_logging_kept():   # its import's basicConfig: this process keeps its own
+            from fairseq import options
+            from fairseq_cli import preprocess as fairseq_preprocess
         logger = logging.getLogger("fairseq_cli.preprocess")
         before = (list(logger.handlers), logger.level, logger.propagate)
         buffer = io.StringIO()
